@@ -1,0 +1,1 @@
+//! strace-style formatting of syscalls.
