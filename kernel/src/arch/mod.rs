@@ -1,0 +1,6 @@
+//! The architecture layer: the only part of nutshell with `unsafe` code. Boot, CPU setup, descriptor
+//! tables, page tables, the syscall and exception entries, and the devices the kernel drives by port I/O.
+
+mod boot;
+pub mod cpu;
+pub mod serial;

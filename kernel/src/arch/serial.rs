@@ -1,0 +1,35 @@
+//! The 16550 UART at COM1 (0x3f8): the console. QEMU needs no initialisation for output.
+
+use super::cpu::{inb, outb};
+
+const COM1: u16 = 0x3f8;
+
+/// Set up COM1: 8N1, FIFOs on, interrupts off.
+pub fn init() {
+    outb(COM1 + 1, 0x00);
+    outb(COM1 + 3, 0x80);
+    outb(COM1, 0x01);
+    outb(COM1 + 1, 0x00);
+    outb(COM1 + 3, 0x03);
+    outb(COM1 + 2, 0xC7);
+    outb(COM1 + 4, 0x03);
+}
+
+/// Send bytes, waiting for the transmitter when it is full.
+pub fn write(bytes: &[u8]) {
+    for &b in bytes {
+        while inb(COM1 + 5) & 0x20 == 0 {
+            core::hint::spin_loop();
+        }
+        outb(COM1, b);
+    }
+}
+
+/// A received byte, if one is waiting.
+pub fn try_read() -> Option<u8> {
+    if inb(COM1 + 5) & 1 != 0 {
+        Some(inb(COM1))
+    } else {
+        None
+    }
+}
