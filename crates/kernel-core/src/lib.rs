@@ -7,6 +7,10 @@
 
 extern crate alloc;
 
+pub mod cmdline;
+pub mod cpio;
 pub mod errno;
+pub mod mm;
 pub mod strace;
 pub mod uaccess;
+pub mod vfs;
