@@ -105,7 +105,7 @@ pub const AT_SYSINFO_EHDR: u64 = 33;
 /// Minimal stack size for a signal handler (`get_sigframe_size()` on x86).
 pub const AT_MINSIGSTKSZ: u64 = 51;
 
-/// `AT_FLAGS` bit: the interpreter was started with the original argv[0] (binfmt_misc `P`).
+/// `AT_FLAGS` bit: the interpreter was started with the original `argv[0]` (binfmt_misc `P`).
 pub const AT_FLAGS_PRESERVE_ARGV0: u64 = 1;
 
 /// Longest single argument or environment string, NUL included (`MAX_ARG_STRLEN`, 32 pages).
@@ -118,9 +118,10 @@ pub const ARG_SPACE_LIMIT: usize = 2 * 1024 * 1024;
 /// What goes on the initial stack.
 #[derive(Debug, Clone, Copy)]
 pub struct StackInput<'a> {
-    /// One past the highest address of the stack area.
+    /// One past the highest address of the stack area (page aligned in Linux; any value
+    /// works).
     pub stack_top: u64,
-    /// Arguments, without NUL terminators. An empty list gets one empty string as argv[0],
+    /// Arguments, without NUL terminators. An empty list gets one empty string as `argv[0]`,
     /// as Linux does since 5.18.
     pub argv: &'a [&'a [u8]],
     /// Environment strings (`KEY=value`), without NUL terminators.
@@ -152,11 +153,11 @@ pub struct InitialStack {
     pub sp: u64,
     /// Contents of `[sp, stack_top)`; copy them to `sp`.
     pub bytes: Vec<u8>,
-    /// Address of argv[0]'s string (Linux's `mm->arg_start`, for `/proc/self/cmdline`).
+    /// Address of `argv[0]`'s string (Linux's `mm->arg_start`, for `/proc/self/cmdline`).
     pub arg_start: u64,
     /// One past the last argument string's NUL (`mm->arg_end`).
     pub arg_end: u64,
-    /// Address of envp[0]'s string (`mm->env_start`, equal to `arg_end`).
+    /// Address of `envp[0]`'s string (`mm->env_start`, equal to `arg_end`).
     pub env_start: u64,
     /// One past the last environment string's NUL (`mm->env_end`).
     pub env_end: u64,

@@ -169,7 +169,10 @@ fn first_interp_and_tls_are_used() {
     let mut img = dyn_interp();
     img.phdrs[4] = Ph::other(PT_INTERP, PF_R, 0x300, 0x300, 4, 1);
     img.data.push((0x300, b"/x\x01\x01".to_vec())); // invalid, but ignored: not the first
-    assert_eq!(plan(&img).interp.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
+    assert_eq!(
+        plan(&img).interp.as_deref(),
+        Some("/lib64/ld-linux-x86-64.so.2")
+    );
 
     let mut img = static_pie();
     img.phdrs[4] = Ph::other(PT_TLS, PF_R, 0, 0, 8, 3); // second PT_TLS is not looked at
@@ -274,8 +277,14 @@ fn class() {
 fn data_encoding() {
     let img = static_pie();
     assert_eq!(err_bytes(&with_byte(&img, 5, 2)), ElfError::BigEndian);
-    assert_eq!(err_bytes(&with_byte(&img, 5, 0)), ElfError::BadDataEncoding(0));
-    assert_eq!(err_bytes(&with_byte(&img, 5, 9)), ElfError::BadDataEncoding(9));
+    assert_eq!(
+        err_bytes(&with_byte(&img, 5, 0)),
+        ElfError::BadDataEncoding(0)
+    );
+    assert_eq!(
+        err_bytes(&with_byte(&img, 5, 9)),
+        ElfError::BadDataEncoding(9)
+    );
 }
 
 #[test]
@@ -293,8 +302,14 @@ fn truncated_header() {
 #[test]
 fn versions() {
     let img = static_pie();
-    assert_eq!(err_bytes(&with_byte(&img, 6, 0)), ElfError::BadIdentVersion(0));
-    assert_eq!(err_bytes(&with_byte(&img, 6, 2)), ElfError::BadIdentVersion(2));
+    assert_eq!(
+        err_bytes(&with_byte(&img, 6, 0)),
+        ElfError::BadIdentVersion(0)
+    );
+    assert_eq!(
+        err_bytes(&with_byte(&img, 6, 2)),
+        ElfError::BadIdentVersion(2)
+    );
     let mut img = static_pie();
     img.version = 0;
     assert_eq!(err(&img), ElfError::BadVersion(0));
@@ -514,7 +529,13 @@ fn bad_alignment() {
     );
     let mut img = static_pie();
     img.phdrs[3].align = 12; // PT_TLS
-    assert_eq!(err(&img), ElfError::BadAlignment { index: 3, align: 12 });
+    assert_eq!(
+        err(&img),
+        ElfError::BadAlignment {
+            index: 3,
+            align: 12
+        }
+    );
 }
 
 #[test]
@@ -676,8 +697,14 @@ fn messages() {
             ElfError::WrongMachine(183),
             "ELF for machine EM_AARCH64 (183), not x86_64",
         ),
-        (ElfError::WrongMachine(3), "ELF for machine EM_386 (3), not x86_64"),
-        (ElfError::WrongMachine(40), "ELF for machine EM_ARM (40), not x86_64"),
+        (
+            ElfError::WrongMachine(3),
+            "ELF for machine EM_386 (3), not x86_64",
+        ),
+        (
+            ElfError::WrongMachine(40),
+            "ELF for machine EM_ARM (40), not x86_64",
+        ),
         (
             ElfError::WrongMachine(243),
             "ELF for machine EM_RISCV (243), not x86_64",
@@ -690,8 +717,14 @@ fn messages() {
             ElfError::WrongMachine(22),
             "ELF for machine EM_S390 (22), not x86_64",
         ),
-        (ElfError::WrongMachine(8), "ELF for machine EM_MIPS (8), not x86_64"),
-        (ElfError::WrongMachine(4321), "ELF for machine 4321, not x86_64"),
+        (
+            ElfError::WrongMachine(8),
+            "ELF for machine EM_MIPS (8), not x86_64",
+        ),
+        (
+            ElfError::WrongMachine(4321),
+            "ELF for machine 4321, not x86_64",
+        ),
         (
             ElfError::TruncatedHeader { len: 10 },
             "ELF file is truncated: header needs 64 bytes, file has 10",

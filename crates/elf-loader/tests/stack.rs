@@ -164,7 +164,11 @@ fn full_layout_byte_by_byte() {
     let random_addr = platform_addr - 16;
     assert_eq!(m.bytes(platform_addr, 7), b"x86_64\0");
     assert_eq!(m.bytes(random_addr, 16), &RANDOM);
-    assert!(m.bytes(platform_addr + 7, (st.arg_start - platform_addr - 7) as usize)
+    assert!(m
+        .bytes(
+            platform_addr + 7,
+            (st.arg_start - platform_addr - 7) as usize
+        )
         .iter()
         .all(|&b| b == 0));
 
@@ -199,7 +203,8 @@ fn full_layout_byte_by_byte() {
 
     // Between AT_NULL and the random bytes: less than 16 bytes of zero padding.
     assert!(p.end <= random_addr && random_addr - p.end < 16);
-    assert!(m.bytes(p.end, (random_addr - p.end) as usize)
+    assert!(m
+        .bytes(p.end, (random_addr - p.end) as usize)
         .iter()
         .all(|&b| b == 0));
     // Exactly Linux's rounding: sp = (random_addr - 8 * words) & !15.
@@ -277,10 +282,21 @@ fn inserted_entries_follow_linux_positions() {
     assert_eq!(run(&[]), vec![AT_RANDOM, AT_EXECFN, AT_PLATFORM]);
     assert_eq!(
         run(&[(AT_SECURE, 0), (AT_HWCAP2, 0), (AT_EXECFD, 3)]),
-        vec![AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_PLATFORM, AT_EXECFD]
+        vec![
+            AT_SECURE,
+            AT_RANDOM,
+            AT_HWCAP2,
+            AT_EXECFN,
+            AT_PLATFORM,
+            AT_EXECFD
+        ]
     );
     assert_eq!(
-        run(&[(AT_SECURE, 0), (AT_RSEQ_FEATURE_SIZE, 32), (AT_RSEQ_ALIGN, 32)]),
+        run(&[
+            (AT_SECURE, 0),
+            (AT_RSEQ_FEATURE_SIZE, 32),
+            (AT_RSEQ_ALIGN, 32)
+        ]),
         vec![
             AT_SECURE,
             AT_RANDOM,
@@ -341,9 +357,28 @@ fn auxv_order_matches_the_host_kernel() {
         .take_while(|&t| t != AT_NULL)
         .collect();
     let known = [
-        AT_SYSINFO_EHDR, AT_MINSIGSTKSZ, AT_HWCAP, AT_PAGESZ, AT_CLKTCK, AT_PHDR, AT_PHENT,
-        AT_PHNUM, AT_BASE, AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE,
-        AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_PLATFORM, AT_EXECFD, AT_RSEQ_FEATURE_SIZE,
+        AT_SYSINFO_EHDR,
+        AT_MINSIGSTKSZ,
+        AT_HWCAP,
+        AT_PAGESZ,
+        AT_CLKTCK,
+        AT_PHDR,
+        AT_PHENT,
+        AT_PHNUM,
+        AT_BASE,
+        AT_FLAGS,
+        AT_ENTRY,
+        AT_UID,
+        AT_EUID,
+        AT_GID,
+        AT_EGID,
+        AT_SECURE,
+        AT_RANDOM,
+        AT_HWCAP2,
+        AT_EXECFN,
+        AT_PLATFORM,
+        AT_EXECFD,
+        AT_RSEQ_FEATURE_SIZE,
         AT_RSEQ_ALIGN,
     ];
     if let Some(t) = host.iter().find(|t| !known.contains(t)) {
@@ -364,7 +399,11 @@ fn auxv_order_matches_the_host_kernel() {
         argv: &argv,
         envp: &[],
         execfn: b"p",
-        platform: if host.contains(&AT_PLATFORM) { b"x86_64" } else { b"" },
+        platform: if host.contains(&AT_PLATFORM) {
+            b"x86_64"
+        } else {
+            b""
+        },
         random: RANDOM,
         auxv: &auxv,
     })
@@ -379,7 +418,10 @@ fn for_plan_fills_the_program_values() {
     let v = AuxvValues::for_plan(&plan, 0x5555_0000_0000, 0);
     assert_eq!(v.phdr, 0x5555_0000_0040);
     assert_eq!(v.entry, 0x5555_0000_1020);
-    assert_eq!((v.phent, v.phnum, v.pagesz, v.clktck, v.base), (56, 5, 4096, 100, 0));
+    assert_eq!(
+        (v.phent, v.phnum, v.pagesz, v.clktck, v.base),
+        (56, 5, 4096, 100, 0)
+    );
 }
 
 // ---------------------------------------------------------------- errors
@@ -503,7 +545,10 @@ fn no_room_below_stack_top() {
         auxv: &linux_auxv(&values()),
     })
     .unwrap_err();
-    assert!(matches!(e, StackError::NoRoom { stack_top: 256, .. }), "{e:?}");
+    assert!(
+        matches!(e, StackError::NoRoom { stack_top: 256, .. }),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -543,7 +588,9 @@ fn random_inputs_keep_every_invariant() {
         let split = rng.below(strings.len() + 1);
         let argv: Vec<&[u8]> = strings[..split].iter().map(|s| s.as_slice()).collect();
         let envp: Vec<&[u8]> = strings[split..].iter().map(|s| s.as_slice()).collect();
-        let execfn: Vec<u8> = (0..rng.below(30)).map(|_| b'a' + rng.below(26) as u8).collect();
+        let execfn: Vec<u8> = (0..rng.below(30))
+            .map(|_| b'a' + rng.below(26) as u8)
+            .collect();
         let platform: &[u8] = if rng.below(4) == 0 { b"" } else { b"x86_64" };
         let mut random = [0u8; 16];
         random.iter_mut().for_each(|b| *b = rng.next() as u8);
@@ -567,7 +614,11 @@ fn random_inputs_keep_every_invariant() {
         assert_eq!(st.sp % 16, 0, "round {round}");
         assert_eq!(m.bytes(top - 8, 8), &[0; 8]);
         let p = walk(&m);
-        let want_argv: Vec<&[u8]> = if argv.is_empty() { vec![b""] } else { argv.clone() };
+        let want_argv: Vec<&[u8]> = if argv.is_empty() {
+            vec![b""]
+        } else {
+            argv.clone()
+        };
         assert_eq!(p.argv.len(), want_argv.len());
         for (a, s) in p.argv.iter().zip(&want_argv) {
             assert_eq!(m.cstr(*a), *s);
