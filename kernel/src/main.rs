@@ -1,31 +1,199 @@
-//! The nutshell kernel: boots under QEMU through PVH, loads one Linux x86_64 program and serves its syscalls.
+//! The nutshell kernel: boots under QEMU through PVH, loads one Linux x86_64 program from the initrd and
+//! serves its syscalls. `arch` holds all the unsafe code; the Linux ABI lives in the `kernel-core` crate.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
 mod arch;
+mod console;
+mod exec;
+mod platform;
 mod rt;
+
+use alloc::format;
+use alloc::string::String;
+use core::fmt::Write;
+
+use arch::trap::{TrapFrame, VECTOR_SYSCALL};
+use console::Channel;
+use kernel_core::mm::{Access, FaultError};
+use spin::Mutex;
+
+/// Exit statuses of docs/PROTOCOL.md.
+pub const STATUS_KERNEL: u8 = 125;
+pub const STATUS_NOEXEC: u8 = 126;
+pub const STATUS_NOTFOUND: u8 = 127;
+
+/// The running program, once exec succeeded.
+static PROCESS: Mutex<Option<kernel_core::process::Process>> = Mutex::new(None);
+
+/// Log a kernel message line.
+pub fn log(msg: &str) {
+    console::write(Channel::Log, msg.as_bytes());
+}
+
+/// Report the final status and stop the machine.
+pub fn exit(status: u8) -> ! {
+    let rec = format!("exit {status}");
+    console::write(Channel::Exit, rec.as_bytes());
+    arch::cpu::outl(0xf4, u32::from(status));
+    arch::setup::acpi_poweroff();
+    log("nutshell: the program has ended; QEMU has no isa-debug-exit device, stop it with Ctrl-A X");
+    arch::cpu::halt_forever()
+}
+
+/// Stop with a message and status 125 (nutshell's own failure).
+pub fn fail(status: u8, msg: &str) -> ! {
+    log(msg);
+    exit(status)
+}
 
 #[no_mangle]
 extern "C" fn kernel_entry(start_info: u32) -> ! {
     arch::serial::init();
-    arch::serial::write(b"nutshell: hello from the kernel\n");
-    let _ = start_info;
-    arch::cpu::outl(0xf4, 0);
-    arch::cpu::halt_forever()
+    let cpu = arch::setup::init();
+    arch::gdt::init();
+    arch::setup::mask_pic();
+    let early = match arch::pvh::early(u64::from(start_info)) {
+        Ok(e) => e,
+        Err(m) => fail(STATUS_KERNEL, m),
+    };
+    if let Err(m) = arch::mem::init_frames(&early.ram[..early.nram], &early.reserved[..early.nreserved]) {
+        fail(STATUS_KERNEL, m);
+    }
+    let boot = arch::pvh::read(u64::from(start_info), &early);
+    let fpu_area = platform::new_fpu_area(cpu.fpu_size);
+    arch::trap::init(fpu_area, cpu.use_xsave);
+    arch::mem::drop_identity_map();
+    platform::init_time_and_random(&cpu);
+    exec::start(boot, &cpu)
 }
 
-fn kernel_panic(_info: &core::panic::PanicInfo) -> ! {
-    arch::serial::write(b"nutshell: kernel panic\n");
-    arch::cpu::outl(0xf4, 125);
-    arch::cpu::halt_forever()
+/// Called by the entry code for every syscall, exception and interrupt.
+#[no_mangle]
+extern "C" fn trap_handler(frame: &mut TrapFrame) {
+    if frame.vector == VECTOR_SYSCALL {
+        syscall(frame);
+    } else if frame.from_user() {
+        user_exception(frame);
+    } else if frame.vector >= 32 {
+        // A stray interrupt while in the kernel: nothing is enabled yet, ignore it.
+    } else {
+        kernel_exception(frame);
+    }
 }
 
-struct NoAlloc;
-unsafe impl core::alloc::GlobalAlloc for NoAlloc {
-    unsafe fn alloc(&self, _l: core::alloc::Layout) -> *mut u8 { core::ptr::null_mut() }
-    unsafe fn dealloc(&self, _p: *mut u8, _l: core::alloc::Layout) {}
+fn syscall(frame: &mut TrapFrame) {
+    let mut guard = PROCESS.lock();
+    let Some(p) = guard.as_mut() else { fail(STATUS_KERNEL, "nutshell: syscall before the program started") };
+    let mut plat = platform::KernelPlatform;
+    let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    frame.rax = kernel_core::sys::dispatch(&mut cx, frame.rax, args);
+    if let Some(code) = p.exit_code {
+        report_missing(p);
+        drop(guard);
+        exit(code);
+    }
 }
-#[global_allocator]
-static A: NoAlloc = NoAlloc;
+
+/// At exit: one line listing the syscalls that returned ENOSYS because nutshell lacks them.
+fn report_missing(p: &kernel_core::process::Process) {
+    if p.missing.is_empty() {
+        return;
+    }
+    let mut line = String::from("nutshell: not implemented:");
+    for (i, (nr, count)) in p.missing.iter().enumerate() {
+        let name = kernel_core::strace::syscall_name(*nr).unwrap_or("unknown");
+        let _ = write!(line, "{} {name}({nr}) x{count}", if i == 0 { "" } else { "," });
+    }
+    log(&line);
+}
+
+/// Signal numbers and the names Linux's strsignal gives them.
+const SIGILL: u8 = 4;
+const SIGTRAP: u8 = 5;
+const SIGBUS: u8 = 7;
+const SIGFPE: u8 = 8;
+const SIGKILL: u8 = 9;
+const SIGSEGV: u8 = 11;
+
+fn user_exception(frame: &mut TrapFrame) {
+    let (sig, what) = match frame.vector {
+        14 => {
+            let addr = arch::cpu::cr2();
+            let access = if frame.error & 0x10 != 0 {
+                Access::Exec
+            } else if frame.error & 0x2 != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let result = PROCESS.lock().as_mut().map(|p| p.mm.handle_fault(addr, access));
+            match result {
+                Some(Ok(())) => return,
+                Some(Err(FaultError::OutOfMemory)) => {
+                    let (total, _) = arch::mem::memory_stats();
+                    kill(
+                        SIGKILL,
+                        &format!(
+                            "out of memory: {} MiB guest, raise --mem (page fault at {addr:#x}, rip {:#x})",
+                            total >> 20,
+                            frame.rip
+                        ),
+                    );
+                }
+                _ => (SIGSEGV, format!("segmentation fault at {addr:#x} (rip {:#x})", frame.rip)),
+            }
+        }
+        0 => (SIGFPE, format!("floating point exception: divide error (rip {:#x})", frame.rip)),
+        16 | 19 => (SIGFPE, format!("floating point exception (rip {:#x})", frame.rip)),
+        6 => (SIGILL, format!("illegal instruction (rip {:#x})", frame.rip)),
+        3 | 1 => (SIGTRAP, format!("trace/breakpoint trap (rip {:#x})", frame.rip)),
+        17 => (SIGBUS, format!("bus error: alignment check (rip {:#x})", frame.rip)),
+        13 | 12 | 11 | 10 => (SIGSEGV, format!("segmentation fault: general protection (rip {:#x})", frame.rip)),
+        v if v >= 32 => return,
+        v => (SIGSEGV, format!("segmentation fault: exception {v} (rip {:#x})", frame.rip)),
+    };
+    kill(sig, &what)
+}
+
+/// End the program as if by signal `sig`: status 128 + sig, one line on stderr.
+fn kill(sig: u8, what: &str) -> ! {
+    let exe = PROCESS.lock().as_ref().map(|p| p.exe.clone()).unwrap_or_default();
+    log(&format!("nutshell: {exe}: {what}"));
+    exit(128 + sig)
+}
+
+const EXCEPTION_NAMES: [&str; 22] = [
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+    "device not available", "double fault", "coprocessor segment overrun", "invalid TSS", "segment not present",
+    "stack-segment fault", "general protection fault", "page fault", "reserved", "x87 floating point",
+    "alignment check", "machine check", "SIMD floating point", "virtualization", "control protection",
+];
+
+fn kernel_exception(frame: &TrapFrame) -> ! {
+    let name = EXCEPTION_NAMES.get(frame.vector as usize).copied().unwrap_or("exception");
+    fail(
+        STATUS_KERNEL,
+        &format!(
+            "nutshell: kernel fault: {name} (vector {}) at rip {:#x}, error code {:#x}, fault address {:#x}, rsp {:#x}",
+            frame.vector,
+            frame.rip,
+            frame.error,
+            arch::cpu::cr2(),
+            frame.rsp
+        ),
+    )
+}
+
+/// The panic handler's report.
+fn kernel_panic(info: &core::panic::PanicInfo) -> ! {
+    let mut msg = String::from("nutshell: kernel panic: ");
+    let _ = write!(msg, "{}", info.message());
+    if let Some(l) = info.location() {
+        let _ = write!(msg, " at {}:{}", l.file(), l.line());
+    }
+    fail(STATUS_KERNEL, &msg)
+}

@@ -34,7 +34,7 @@ pub fn page_ceil(x: u64) -> Option<u64> {
 }
 
 /// What the kernel's page tables do for an address space. Addresses are page aligned.
-pub trait PageTable {
+pub trait PageTable: Send {
     /// Map a fresh zero-filled page at `va`. `Err(ENOMEM)` when physical memory runs out.
     fn map_zeroed(&mut self, va: u64, prot: u32) -> Result<(), Errno>;
     /// Unmap every present page in `[start, end)` and free its memory.

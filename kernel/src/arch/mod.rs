@@ -3,4 +3,10 @@
 
 mod boot;
 pub mod cpu;
+pub mod gdt;
+pub mod mem;
+pub mod pvh;
 pub mod serial;
+pub mod setup;
+pub mod time;
+pub mod trap;

@@ -1,0 +1,147 @@
+//! The state of the running program: address space, open files, signal dispositions, limits.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use spin::Mutex;
+
+use crate::errno::Errno;
+use crate::mm::AddressSpace;
+use crate::vfs::{Fs, Inode};
+
+/// What an open file description refers to.
+pub enum FileKind {
+    /// The console: stdin (input) or stdout/stderr (output to `fd` 1 or 2 on the host).
+    Console { fd: u32 },
+    /// A file of the in-memory filesystem.
+    Node(Inode),
+}
+
+/// An open file description (shared by dup'ed descriptors).
+pub struct OpenFile {
+    pub kind: FileKind,
+    pub pos: u64,
+    /// O_* status flags (access mode, O_APPEND, O_NONBLOCK).
+    pub flags: u32,
+    /// Path it was opened with, for /proc/self/fd and strace.
+    pub path: String,
+}
+
+/// A shared open file description.
+pub type FileRef = Arc<Mutex<OpenFile>>;
+
+/// One slot of the descriptor table.
+#[derive(Clone)]
+pub struct Fd {
+    pub file: FileRef,
+    pub cloexec: bool,
+}
+
+/// A signal disposition as rt_sigaction records it.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// A resource limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub cur: u64,
+    pub max: u64,
+}
+
+/// RLIM_INFINITY.
+pub const RLIM_INFINITY: u64 = u64::MAX;
+/// Number of RLIMIT_* resources.
+pub const RLIMIT_NLIMITS: usize = 16;
+
+/// The running program.
+pub struct Process {
+    pub mm: AddressSpace,
+    pub fds: Vec<Option<Fd>>,
+    pub fs: Fs,
+    pub cwd: Inode,
+    pub cwd_path: String,
+    /// Path of the executable, for /proc/self/exe.
+    pub exe: String,
+    pub pid: u32,
+    pub umask: u32,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    pub rseq: u64,
+    pub sigactions: [SigAction; 64],
+    pub sigmask: u64,
+    pub altstack: (u64, u32, u64),
+    pub rlimits: [Rlimit; RLIMIT_NLIMITS],
+    pub fs_base: u64,
+    /// Set when the program has exited: the wait status low byte (exit code).
+    pub exit_code: Option<u8>,
+    /// Print an strace line per syscall.
+    pub strace: bool,
+    /// Unimplemented syscalls seen: number → count.
+    pub missing: BTreeMap<u64, u64>,
+}
+
+impl Process {
+    /// A process with stdin, stdout and stderr on the console.
+    pub fn new(mm: AddressSpace, fs: Fs, exe: String) -> Process {
+        let console = |fd: u32, flags: u32| {
+            Some(Fd {
+                file: Arc::new(Mutex::new(OpenFile {
+                    kind: FileKind::Console { fd },
+                    pos: 0,
+                    flags,
+                    path: String::from("/dev/console"),
+                })),
+                cloexec: false,
+            })
+        };
+        let mut rlimits = [Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY }; RLIMIT_NLIMITS];
+        rlimits[linux_raw_sys::general::RLIMIT_STACK as usize] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
+        rlimits[linux_raw_sys::general::RLIMIT_NOFILE as usize] = Rlimit { cur: 1024, max: 4096 };
+        rlimits[linux_raw_sys::general::RLIMIT_CORE as usize] = Rlimit { cur: 0, max: RLIM_INFINITY };
+        let cwd = fs.root.clone();
+        Process {
+            mm,
+            fds: alloc::vec![console(0, 0), console(1, 1), console(2, 1)],
+            fs,
+            cwd,
+            cwd_path: String::from("/"),
+            exe,
+            pid: 1,
+            umask: 0o022,
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            rseq: 0,
+            sigactions: [SigAction::default(); 64],
+            sigmask: 0,
+            altstack: (0, 2, 0),
+            rlimits,
+            fs_base: 0,
+            exit_code: None,
+            strace: false,
+            missing: BTreeMap::new(),
+        }
+    }
+
+    /// The open file behind descriptor `fd`.
+    pub fn file(&self, fd: u64) -> Result<FileRef, Errno> {
+        let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
+        self.fds.get(i).and_then(|f| f.as_ref()).map(|f| f.file.clone()).ok_or(Errno::EBADF)
+    }
+
+    /// Install `file` at the lowest free descriptor >= `min`.
+    pub fn install_fd(&mut self, file: FileRef, cloexec: bool, min: usize) -> Result<u64, Errno> {
+        let limit = self.rlimits[linux_raw_sys::general::RLIMIT_NOFILE as usize].cur as usize;
+        let slot = (min..limit).find(|i| self.fds.get(*i).is_none_or(|f| f.is_none())).ok_or(Errno::EMFILE)?;
+        if self.fds.len() <= slot {
+            self.fds.resize(slot + 1, None);
+        }
+        self.fds[slot] = Some(Fd { file, cloexec });
+        Ok(slot as u64)
+    }
+}

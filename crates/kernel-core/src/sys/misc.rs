@@ -1,0 +1,229 @@
+//! Identity, limits, randomness, TLS, signal bookkeeping and exit.
+
+use super::{get, get_u64, le64, put, Args, Ctx};
+use crate::errno::{Errno, SysResult};
+use crate::process::{Rlimit, SigAction, RLIMIT_NLIMITS};
+use linux_raw_sys::general as g;
+
+const ARCH_SET_GS: u32 = 0x1001;
+const ARCH_SET_FS: u32 = 0x1002;
+const ARCH_GET_FS: u32 = 0x1003;
+const ARCH_GET_GS: u32 = 0x1004;
+const ARCH_GET_CPUID: u32 = 0x1011;
+const ARCH_SET_CPUID: u32 = 0x1012;
+
+pub fn sys_zero(_cx: &mut Ctx, _a: &Args) -> SysResult {
+    Ok(0)
+}
+
+pub fn sys_getpid(cx: &mut Ctx, _a: &Args) -> SysResult {
+    Ok(u64::from(cx.p.pid))
+}
+
+pub fn sys_getppid(_cx: &mut Ctx, _a: &Args) -> SysResult {
+    Ok(0)
+}
+
+pub fn sys_exit(cx: &mut Ctx, a: &Args) -> SysResult {
+    cx.p.exit_code = Some(a[0] as u8);
+    Ok(0)
+}
+
+pub fn sys_arch_prctl(cx: &mut Ctx, a: &Args) -> SysResult {
+    match a[0] as u32 {
+        ARCH_SET_FS => {
+            if a[1] >= crate::mm::USER_END {
+                return Err(Errno::EPERM);
+            }
+            cx.p.fs_base = a[1];
+            cx.plat.set_fs_base(a[1]);
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            let v = cx.p.fs_base;
+            put(cx, a[1], &v.to_le_bytes())?;
+            Ok(0)
+        }
+        ARCH_SET_GS | ARCH_GET_GS => Err(Errno::EINVAL),
+        ARCH_GET_CPUID => Ok(1),
+        ARCH_SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_set_tid_address(cx: &mut Ctx, a: &Args) -> SysResult {
+    cx.p.clear_child_tid = a[0];
+    Ok(u64::from(cx.p.pid))
+}
+
+pub fn sys_set_robust_list(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    cx.p.robust_list = (a[0], a[1]);
+    Ok(0)
+}
+
+/// rseq(2): registration only. With one CPU the CPU id is always 0, written into the area at registration.
+pub fn sys_rseq(cx: &mut Ctx, a: &Args) -> SysResult {
+    let (addr, len, flags) = (a[0], a[1] as u32, a[2] as u32);
+    if flags & 1 != 0 {
+        // RSEQ_FLAG_UNREGISTER
+        if cx.p.rseq != addr {
+            return Err(Errno::EINVAL);
+        }
+        cx.p.rseq = 0;
+        return Ok(0);
+    }
+    if cx.p.rseq != 0 {
+        return Err(if cx.p.rseq == addr { Errno::EBUSY } else { Errno::EINVAL });
+    }
+    if len < 32 || addr % 32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // cpu_id_start = 0, cpu_id = 0
+    put(cx, addr, &[0u8; 8])?;
+    cx.p.rseq = addr;
+    Ok(0)
+}
+
+fn rlimit_index(res: u64) -> Result<usize, Errno> {
+    usize::try_from(res).ok().filter(|r| *r < RLIMIT_NLIMITS).ok_or(Errno::EINVAL)
+}
+
+pub fn sys_prlimit64(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[0] != 0 && a[0] != u64::from(cx.p.pid) {
+        return Err(Errno::ESRCH);
+    }
+    let r = rlimit_index(a[1])?;
+    let old = cx.p.rlimits[r];
+    if a[2] != 0 {
+        let cur = get_u64(cx, a[2])?;
+        let max = get_u64(cx, a[2] + 8)?;
+        if cur > max {
+            return Err(Errno::EINVAL);
+        }
+        cx.p.rlimits[r] = Rlimit { cur, max };
+    }
+    if a[3] != 0 {
+        put(cx, a[3], &le64(&[old.cur, old.max]))?;
+    }
+    Ok(0)
+}
+
+pub fn sys_getrlimit(cx: &mut Ctx, a: &Args) -> SysResult {
+    sys_prlimit64(cx, &[0, a[0], 0, a[1], 0, 0])
+}
+
+pub fn sys_setrlimit(cx: &mut Ctx, a: &Args) -> SysResult {
+    sys_prlimit64(cx, &[0, a[0], a[1], 0, 0, 0])
+}
+
+pub fn sys_getrandom(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[2] as u32 & !(g::GRND_NONBLOCK | g::GRND_RANDOM | g::GRND_INSECURE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Linux returns at most 32 MiB per call.
+    let len = a[1].min(32 << 20) as usize;
+    let mut buf = alloc::vec![0u8; len.min(65536)];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(buf.len());
+        cx.plat.fill_random(&mut buf[..n]);
+        put(cx, a[0] + done as u64, &buf[..n])?;
+        done += n;
+    }
+    Ok(len as u64)
+}
+
+pub fn sys_uname(cx: &mut Ctx, a: &Args) -> SysResult {
+    let mut u = [0u8; 65 * 6];
+    let fields: [&[u8]; 6] = [b"Linux", b"nutshell", b"6.1.0-nutshell", b"#1 SMP nutshell", b"x86_64", b"(none)"];
+    for (i, f) in fields.iter().enumerate() {
+        u[i * 65..i * 65 + f.len()].copy_from_slice(f);
+    }
+    put(cx, a[0], &u)?;
+    Ok(0)
+}
+
+pub fn sys_sched_getaffinity(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[0] != 0 && a[0] != u64::from(cx.p.pid) {
+        return Err(Errno::ESRCH);
+    }
+    // The kernel's cpumask is 8 bytes here (one CPU); Linux returns the size it wrote.
+    if a[1] < 8 || a[1] % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    put(cx, a[2], &1u64.to_le_bytes())?;
+    Ok(8)
+}
+
+const SIGKILL: u64 = 9;
+const SIGSTOP: u64 = 19;
+
+pub fn sys_rt_sigaction(cx: &mut Ctx, a: &Args) -> SysResult {
+    let sig = a[0];
+    if !(1..=64).contains(&sig) || a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let old = cx.p.sigactions[(sig - 1) as usize];
+    if a[1] != 0 {
+        if sig == SIGKILL || sig == SIGSTOP {
+            return Err(Errno::EINVAL);
+        }
+        let b = get::<32>(cx, a[1])?;
+        let f = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+        cx.p.sigactions[(sig - 1) as usize] =
+            SigAction { handler: f(0), flags: f(8), restorer: f(16), mask: f(24) & !((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))) };
+    }
+    if a[2] != 0 {
+        put(cx, a[2], &le64(&[old.handler, old.flags, old.restorer, old.mask]))?;
+    }
+    Ok(0)
+}
+
+pub fn sys_rt_sigprocmask(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let old = cx.p.sigmask;
+    if a[1] != 0 {
+        let set = get_u64(cx, a[1])? & !((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1)));
+        cx.p.sigmask = match a[0] as u32 {
+            g::SIG_BLOCK => old | set,
+            g::SIG_UNBLOCK => old & !set,
+            g::SIG_SETMASK => set,
+            _ => return Err(Errno::EINVAL),
+        };
+    }
+    if a[2] != 0 {
+        put(cx, a[2], &old.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+/// sigaltstack(2): records the alternate stack (delivery comes with signals).
+pub fn sys_sigaltstack(cx: &mut Ctx, a: &Args) -> SysResult {
+    let old = cx.p.altstack;
+    if a[0] != 0 {
+        let b = get::<24>(cx, a[0])?;
+        let sp = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let flags = u32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
+        let size = u64::from_le_bytes(b[16..24].try_into().map_err(|_| Errno::EFAULT)?);
+        if flags & !(g::SS_DISABLE | g::SS_AUTODISARM) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & g::SS_DISABLE == 0 && size < u64::from(g::MINSIGSTKSZ) {
+            return Err(Errno::ENOMEM);
+        }
+        cx.p.altstack = if flags & g::SS_DISABLE != 0 { (0, g::SS_DISABLE, 0) } else { (sp, flags, size) };
+    }
+    if a[1] != 0 {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&old.0.to_le_bytes());
+        b[8..12].copy_from_slice(&old.1.to_le_bytes());
+        b[16..24].copy_from_slice(&old.2.to_le_bytes());
+        put(cx, a[1], &b)?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,166 @@
+//! The syscall table: Linux x86_64 numbers to handlers. Adding a syscall is one handler plus one line in
+//! [`syscall_table!`]. Handlers take the raw argument registers and return [`SysResult`]; `-errno` is made
+//! in exactly one place, [`dispatch`].
+
+mod fs;
+mod mem;
+mod misc;
+mod time;
+
+use alloc::format;
+use alloc::string::String;
+
+use crate::errno::{Errno, SysResult};
+use crate::platform::Platform;
+use crate::process::Process;
+
+/// What a handler works on.
+pub struct Ctx<'a> {
+    pub p: &'a mut Process,
+    pub plat: &'a mut dyn Platform,
+}
+
+/// The six argument registers (rdi, rsi, rdx, r10, r8, r9).
+pub type Args = [u64; 6];
+
+type Handler = fn(&mut Ctx, &Args) -> SysResult;
+
+macro_rules! syscall_table {
+    ($($nr:ident => $handler:path,)*) => {
+        /// The handler of syscall `nr`, if nutshell implements it.
+        fn handler(nr: u64) -> Option<Handler> {
+            use linux_raw_sys::general::*;
+            $(if nr == u64::from($nr) { return Some($handler); })*
+            None
+        }
+    };
+}
+
+syscall_table! {
+    __NR_read => fs::sys_read,
+    __NR_write => fs::sys_write,
+    __NR_readv => fs::sys_readv,
+    __NR_writev => fs::sys_writev,
+    __NR_pread64 => fs::sys_pread64,
+    __NR_pwrite64 => fs::sys_pwrite64,
+    __NR_open => fs::sys_open,
+    __NR_openat => fs::sys_openat,
+    __NR_close => fs::sys_close,
+    __NR_lseek => fs::sys_lseek,
+    __NR_fstat => fs::sys_fstat,
+    __NR_stat => fs::sys_stat,
+    __NR_lstat => fs::sys_lstat,
+    __NR_newfstatat => fs::sys_newfstatat,
+    __NR_ioctl => fs::sys_ioctl,
+    __NR_fcntl => fs::sys_fcntl,
+    __NR_dup => fs::sys_dup,
+    __NR_dup2 => fs::sys_dup2,
+    __NR_dup3 => fs::sys_dup3,
+    __NR_access => fs::sys_access,
+    __NR_faccessat => fs::sys_faccessat,
+    __NR_faccessat2 => fs::sys_faccessat,
+    __NR_readlink => fs::sys_readlink,
+    __NR_readlinkat => fs::sys_readlinkat,
+    __NR_getcwd => fs::sys_getcwd,
+    __NR_poll => fs::sys_poll,
+    __NR_brk => mem::sys_brk,
+    __NR_mmap => mem::sys_mmap,
+    __NR_munmap => mem::sys_munmap,
+    __NR_mprotect => mem::sys_mprotect,
+    __NR_mremap => mem::sys_mremap,
+    __NR_madvise => mem::sys_madvise,
+    __NR_clock_gettime => time::sys_clock_gettime,
+    __NR_clock_getres => time::sys_clock_getres,
+    __NR_gettimeofday => time::sys_gettimeofday,
+    __NR_time => time::sys_time,
+    __NR_nanosleep => time::sys_nanosleep,
+    __NR_clock_nanosleep => time::sys_clock_nanosleep,
+    __NR_arch_prctl => misc::sys_arch_prctl,
+    __NR_set_tid_address => misc::sys_set_tid_address,
+    __NR_set_robust_list => misc::sys_set_robust_list,
+    __NR_rseq => misc::sys_rseq,
+    __NR_prlimit64 => misc::sys_prlimit64,
+    __NR_getrlimit => misc::sys_getrlimit,
+    __NR_setrlimit => misc::sys_setrlimit,
+    __NR_getrandom => misc::sys_getrandom,
+    __NR_uname => misc::sys_uname,
+    __NR_getpid => misc::sys_getpid,
+    __NR_gettid => misc::sys_getpid,
+    __NR_getppid => misc::sys_getppid,
+    __NR_getuid => misc::sys_zero,
+    __NR_geteuid => misc::sys_zero,
+    __NR_getgid => misc::sys_zero,
+    __NR_getegid => misc::sys_zero,
+    __NR_sched_getaffinity => misc::sys_sched_getaffinity,
+    __NR_sched_yield => misc::sys_zero,
+    __NR_rt_sigaction => misc::sys_rt_sigaction,
+    __NR_rt_sigprocmask => misc::sys_rt_sigprocmask,
+    __NR_sigaltstack => misc::sys_sigaltstack,
+    __NR_exit => misc::sys_exit,
+    __NR_exit_group => misc::sys_exit,
+}
+
+/// Whether `nr` ends the program (strace prints `= ?` for it, before it runs).
+fn is_exit(nr: u64) -> bool {
+    nr == u64::from(linux_raw_sys::general::__NR_exit) || nr == u64::from(linux_raw_sys::general::__NR_exit_group)
+}
+
+/// Run syscall `nr` and return the value for rax. Reports unimplemented syscalls once each, and traces.
+pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
+    if cx.p.strace && is_exit(nr) {
+        let mut line = String::new();
+        crate::strace::format_noreturn(&mut line, nr, args, &cx.p.mm);
+        cx.plat.trace(&line);
+    }
+    let result = match handler(nr) {
+        Some(h) => h(cx, &args),
+        None => {
+            let count = cx.p.missing.entry(nr).or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                let name = crate::strace::syscall_name(nr).unwrap_or("unknown");
+                cx.plat.log(&format!("nutshell: syscall {name} ({nr}) is not implemented"));
+            }
+            Err(Errno::ENOSYS)
+        }
+    };
+    let ret = match result {
+        Ok(v) => v,
+        Err(e) => e.to_ret(),
+    };
+    if cx.p.strace && !is_exit(nr) {
+        let mut line = String::new();
+        crate::strace::format_syscall(&mut line, nr, args, ret as i64, &cx.p.mm);
+        cx.plat.trace(&line);
+    }
+    ret
+}
+
+/// Write a plain-old-data value given as bytes to user memory.
+pub(crate) fn put(cx: &mut Ctx, addr: u64, bytes: &[u8]) -> Result<(), Errno> {
+    use crate::uaccess::UserMemory;
+    if addr == 0 {
+        return Err(Errno::EFAULT);
+    }
+    cx.p.mm.write(addr, bytes)
+}
+
+/// Read `N` bytes of user memory.
+pub(crate) fn get<const N: usize>(cx: &mut Ctx, addr: u64) -> Result<[u8; N], Errno> {
+    let mut b = [0u8; N];
+    cx.p.mm.read_user(addr, &mut b)?;
+    Ok(b)
+}
+
+/// Read a little-endian u64 of user memory.
+pub(crate) fn get_u64(cx: &mut Ctx, addr: u64) -> Result<u64, Errno> {
+    Ok(u64::from_le_bytes(get::<8>(cx, addr)?))
+}
+
+/// Serialise u64 fields little-endian, the layout of most Linux structs on x86_64.
+pub(crate) fn le64(fields: &[u64]) -> alloc::vec::Vec<u8> {
+    fields.iter().flat_map(|f| f.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests;

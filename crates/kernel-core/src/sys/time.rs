@@ -1,0 +1,85 @@
+//! Clocks and sleeping.
+
+use super::{get, put, Args, Ctx};
+use crate::errno::{Errno, SysResult};
+use linux_raw_sys::general as g;
+
+fn timespec(ns: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    b[8..].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
+    b
+}
+
+/// Read a struct timespec as nanoseconds (EINVAL for a bad tv_nsec or negative tv_sec).
+fn read_timespec(cx: &mut Ctx, addr: u64) -> Result<u64, Errno> {
+    let b = get::<16>(cx, addr)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+}
+
+fn clock_now(cx: &Ctx, clock: u64) -> Result<u64, Errno> {
+    match clock as u32 {
+        g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => Ok(cx.plat.realtime_ns()),
+        g::CLOCK_MONOTONIC | g::CLOCK_MONOTONIC_RAW | g::CLOCK_MONOTONIC_COARSE | g::CLOCK_BOOTTIME => {
+            Ok(cx.plat.monotonic_ns())
+        }
+        // One thread on one CPU that never idles while the program runs: CPU time is time since boot.
+        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => Ok(cx.plat.monotonic_ns()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_clock_gettime(cx: &mut Ctx, a: &Args) -> SysResult {
+    let now = clock_now(cx, a[0])?;
+    put(cx, a[1], &timespec(now))?;
+    Ok(0)
+}
+
+pub fn sys_clock_getres(cx: &mut Ctx, a: &Args) -> SysResult {
+    clock_now(cx, a[0])?;
+    if a[1] != 0 {
+        put(cx, a[1], &timespec(1))?;
+    }
+    Ok(0)
+}
+
+pub fn sys_gettimeofday(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[0] != 0 {
+        let ns = cx.plat.realtime_ns();
+        put(cx, a[0], &super::le64(&[ns / 1_000_000_000, ns % 1_000_000_000 / 1000]))?;
+    }
+    if a[1] != 0 {
+        put(cx, a[1], &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+pub fn sys_time(cx: &mut Ctx, a: &Args) -> SysResult {
+    let t = cx.plat.realtime_ns() / 1_000_000_000;
+    if a[0] != 0 {
+        put(cx, a[0], &t.to_le_bytes())?;
+    }
+    Ok(t)
+}
+
+pub fn sys_nanosleep(cx: &mut Ctx, a: &Args) -> SysResult {
+    let d = read_timespec(cx, a[0])?;
+    let deadline = cx.plat.monotonic_ns().saturating_add(d);
+    cx.plat.sleep_until(deadline);
+    Ok(0)
+}
+
+pub fn sys_clock_nanosleep(cx: &mut Ctx, a: &Args) -> SysResult {
+    let now = clock_now(cx, a[0]).map_err(|_| Errno::EINVAL)?;
+    let t = read_timespec(cx, a[2])?;
+    let abstime = a[1] as u32 & g::TIMER_ABSTIME != 0;
+    let wait = if abstime { t.saturating_sub(now) } else { t };
+    let deadline = cx.plat.monotonic_ns().saturating_add(wait);
+    cx.plat.sleep_until(deadline);
+    Ok(0)
+}

@@ -1,0 +1,218 @@
+//! Starting the program: find it in the initrd, load its ELF segments into a fresh address space at a
+//! random base, build the Linux initial stack and enter ring 3.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use elf_loader::{AuxvValues, ElfKind, LoadPlan, StackInput};
+use kernel_core::cmdline::Cmdline;
+use kernel_core::mm::{page_ceil, page_floor, AddressSpace, AreaKind, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use kernel_core::process::Process;
+use kernel_core::uaccess::UserMemory;
+use kernel_core::vfs::{Content, Fs};
+
+use crate::arch::mem::X86PageTable;
+use crate::arch::pvh::BootInfo;
+use crate::arch::setup::CpuInfo;
+use crate::platform::random_u64;
+use crate::{fail, STATUS_KERNEL, STATUS_NOEXEC, STATUS_NOTFOUND};
+
+/// Highest stack top (Linux's STACK_TOP on x86_64 with 4-level paging).
+const STACK_TOP_MAX: u64 = 0x7fff_ffff_f000;
+/// Where Linux puts a PIE program before randomisation (ELF_ET_DYN_BASE, page aligned).
+const ET_DYN_BASE: u64 = 0x5555_5555_4000;
+/// Randomisation, in bits of pages, as Linux x86_64 defaults: stack 22, mmap and PIE 28, brk 13.
+const STACK_RND_BITS: u32 = 22;
+const MMAP_RND_BITS: u32 = 28;
+const BRK_RND_BITS: u32 = 13;
+
+fn rnd_pages(bits: u32) -> u64 {
+    (random_u64() & ((1 << bits) - 1)) * PAGE_SIZE
+}
+
+/// Boot options that matter to exec.
+struct Options {
+    strace: bool,
+    env: Vec<Vec<u8>>,
+    argv0: Option<Vec<u8>>,
+}
+
+/// Load the program named by the command line and run it. Never returns.
+pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
+    let cmd = Cmdline::parse(&boot.cmdline);
+    if cmd.value("console") == Some("framed") {
+        crate::console::set_framed();
+    }
+    if let Some(t) = cmd.value("tty") {
+        crate::platform::set_tty_mask(t.bytes().filter(|b| b.is_ascii_digit()).fold(0, |m, b| m | 1 << (b - b'0')));
+    }
+    let opts = Options {
+        strace: cmd.flag("strace"),
+        env: cmd.values("env").map(|e| e.as_bytes().to_vec()).collect(),
+        argv0: cmd.value("argv0").map(|a| a.as_bytes().to_vec()),
+    };
+    let Some((pa, size)) = boot.initrd.filter(|(_, s)| *s > 0) else {
+        fail(STATUS_KERNEL, "nutshell: no initrd: pass the program with -initrd (or a cpio root filesystem)")
+    };
+    let initrd = crate::arch::pvh::initrd_bytes(pa, size);
+    let mut fs = Fs::new();
+    let mut argv = cmd.argv.clone();
+    let path: Vec<u8>;
+    if initrd.starts_with(b"\x7fELF") {
+        // The classic path: the initrd is the program; argv[0] only names it.
+        if argv.is_empty() {
+            argv.push(b"/init".to_vec());
+        }
+        let base = argv[0].rsplit(|c| *c == b'/').next().filter(|b| !b.is_empty()).unwrap_or(b"init");
+        let mut p = b"/".to_vec();
+        p.extend_from_slice(base);
+        if fs.insert(&p, 0o100755, initrd).is_err() {
+            fail(STATUS_KERNEL, "nutshell: cannot store the program in the root filesystem");
+        }
+        path = p;
+    } else if kernel_core::cpio::is_newc(initrd) {
+        for e in kernel_core::cpio::entries(initrd) {
+            match e {
+                Ok(e) => {
+                    let _ = fs.insert(e.name, e.mode, e.data);
+                }
+                Err(err) => fail(STATUS_KERNEL, &format!("nutshell: initrd: {err}")),
+            }
+        }
+        if argv.is_empty() {
+            argv.push(b"/init".to_vec());
+        }
+        path = argv[0].clone();
+    } else {
+        let head: Vec<String> = initrd.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        fail(
+            STATUS_NOEXEC,
+            &format!(
+                "nutshell: initrd is neither an ELF program nor a cpio (newc) archive (starts with {})",
+                head.join(" ")
+            ),
+        );
+    }
+    if let Some(a0) = opts.argv0.clone() {
+        argv[0] = a0;
+    }
+    let shown = String::from_utf8_lossy(&path).into_owned();
+    let root = fs.root.clone();
+    let node = match fs.lookup(&root, &path, true) {
+        Ok(n) => n,
+        Err(_) => fail(STATUS_NOTFOUND, &format!("nutshell: {shown}: no such file in the root filesystem")),
+    };
+    let image: Vec<u8> = match &node.lock().content {
+        Content::File(d) => d.clone(),
+        Content::Dir(_) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: is a directory")),
+        Content::Symlink(_) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: cannot resolve")),
+    };
+    let plan = match elf_loader::parse(&image) {
+        Ok(p) => p,
+        Err(e) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: {e}")),
+    };
+    if let Some(interp) = &plan.interp {
+        fail(
+            STATUS_NOEXEC,
+            &format!("nutshell: {shown}: dynamically linked programs (interpreter {interp}) are not supported yet"),
+        );
+    }
+    load_and_run(fs, shown, &image, &plan, argv, opts, cpu)
+}
+
+fn prot_of(f: &elf_loader::Flags) -> u32 {
+    (if f.read { PROT_READ } else { 0 }) | (if f.write { PROT_WRITE } else { 0 }) | (if f.exec { PROT_EXEC } else { 0 })
+}
+
+fn load_and_run(
+    fs: Fs,
+    exe: String,
+    image: &[u8],
+    plan: &LoadPlan,
+    argv: Vec<Vec<u8>>,
+    opts: Options,
+    cpu: &CpuInfo,
+) -> ! {
+    let Some(pt) = X86PageTable::new() else { fail(STATUS_KERNEL, "nutshell: out of memory for page tables") };
+    pt.activate();
+    let stack_top = STACK_TOP_MAX - rnd_pages(STACK_RND_BITS);
+    let stack_rlimit: u64 = 8 << 20;
+    // Leave the stack its rlimit plus a gap, then randomise the mmap base below it.
+    let mmap_base = page_floor(stack_top - stack_rlimit - (128 << 20) - rnd_pages(MMAP_RND_BITS));
+    let mut mm = AddressSpace::new(Box::new(pt), mmap_base);
+
+    let bias = match plan.kind {
+        ElfKind::Dyn => ET_DYN_BASE + rnd_pages(MMAP_RND_BITS) - plan.min_vaddr,
+        ElfKind::Exec => 0,
+    };
+    for seg in &plan.segments {
+        let start = page_floor(bias + seg.vaddr);
+        let end = page_ceil(bias + seg.vaddr + seg.memsz).unwrap_or(start);
+        if end > start {
+            mm.map_fixed(start, end - start, prot_of(&seg.flags), false, AreaKind::Image(exe.clone()));
+        }
+    }
+    for seg in &plan.segments {
+        let data = &image[seg.offset as usize..(seg.offset + seg.filesz) as usize];
+        if mm.write_force(bias + seg.vaddr, data).is_err() {
+            crate::fail(crate::STATUS_KERNEL, &format!("nutshell: {exe}: out of memory loading the program"));
+        }
+    }
+    let image_end = plan.segments.iter().map(|s| bias + s.vaddr + s.memsz).max().unwrap_or(bias);
+    let brk = page_ceil(image_end).unwrap_or(image_end) + rnd_pages(BRK_RND_BITS);
+    mm.brk_start = brk;
+    mm.brk = brk;
+
+    // The stack: 128 KiB now, growing on demand down to the rlimit.
+    let stack_prot = PROT_READ | PROT_WRITE | if plan.stack_exec { PROT_EXEC } else { 0 };
+    let initial = 128 << 10;
+    mm.map_fixed(stack_top - initial, initial, stack_prot, false, AreaKind::Stack);
+    mm.stack_limit = stack_top - stack_rlimit;
+
+    let mut envp: Vec<Vec<u8>> = Vec::new();
+    let has = |envp: &Vec<Vec<u8>>, k: &[u8]| envp.iter().any(|e| e.starts_with(k));
+    for e in &opts.env {
+        envp.push(e.clone());
+    }
+    for d in [&b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"[..], b"HOME=/root", b"TERM=linux"] {
+        let key = &d[..d.iter().position(|c| *c == b'=').unwrap_or(0) + 1];
+        if !has(&envp, key) {
+            envp.push(d.to_vec());
+        }
+    }
+    let mut random = [0u8; 16];
+    random[..8].copy_from_slice(&random_u64().to_le_bytes());
+    random[8..].copy_from_slice(&random_u64().to_le_bytes());
+    let mut aux = AuxvValues::for_plan(plan, bias, 0);
+    aux.hwcap = cpu.hwcap;
+    aux.minsigstksz = (cpu.fpu_size as u64 + 1024).max(2048);
+    let auxv = elf_loader::linux_auxv(&aux);
+    let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
+    let input = StackInput {
+        stack_top,
+        argv: &argv_refs,
+        envp: &envp_refs,
+        execfn: exe.as_bytes(),
+        platform: b"x86_64",
+        random,
+        auxv: &auxv,
+    };
+    let stack = match elf_loader::build_stack(&input) {
+        Ok(s) => s,
+        Err(e) => fail(STATUS_NOEXEC, &format!("nutshell: {exe}: {e}")),
+    };
+    if stack.sp < stack_top - initial {
+        mm.map_fixed(page_floor(stack.sp), stack_top - page_floor(stack.sp), stack_prot, false, AreaKind::Stack);
+    }
+    if mm.write(stack.sp, &stack.bytes).is_err() {
+        fail(STATUS_KERNEL, &format!("nutshell: {exe}: out of memory building the stack"));
+    }
+    let entry = bias + plan.entry;
+    let mut process = Process::new(mm, fs, exe);
+    process.strace = opts.strace;
+    *crate::PROCESS.lock() = Some(process);
+    crate::arch::trap::enter_user(entry, stack.sp)
+}

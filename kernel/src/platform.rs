@@ -1,0 +1,125 @@
+//! The kernel's side of `kernel_core::platform::Platform`: console, clocks, randomness.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::arch;
+use crate::console::{self, Channel};
+
+static TSC_PER_US: AtomicU64 = AtomicU64::new(1000);
+static TSC_BOOT: AtomicU64 = AtomicU64::new(0);
+static BOOT_UNIX_NS: AtomicU64 = AtomicU64::new(0);
+static RDRAND: AtomicBool = AtomicBool::new(false);
+static RDSEED: AtomicBool = AtomicBool::new(false);
+static RNG_STATE: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
+/// Which of the program's fds 0-2 are terminals on the user's side (bit n for fd n).
+static TTY_MASK: AtomicU64 = AtomicU64::new(0b111);
+
+/// Calibrate the TSC, read the wall clock, and note the CPU's random-number instructions.
+pub fn init_time_and_random(cpu: &arch::setup::CpuInfo) {
+    TSC_BOOT.store(arch::cpu::rdtsc(), Ordering::Relaxed);
+    match arch::time::calibrate_tsc() {
+        Some(t) => TSC_PER_US.store(t, Ordering::Relaxed),
+        None => crate::log("nutshell: no PIT to calibrate the TSC: assuming 1 GHz"),
+    }
+    BOOT_UNIX_NS.store(arch::time::rtc_unix_seconds() * 1_000_000_000, Ordering::Relaxed);
+    RDRAND.store(cpu.rdrand, Ordering::Relaxed);
+    RDSEED.store(cpu.rdseed, Ordering::Relaxed);
+    RNG_STATE.store(arch::cpu::rdtsc() | 1, Ordering::Relaxed);
+}
+
+/// Record which fds are terminals (kernel option `tty=`).
+pub fn set_tty_mask(mask: u64) {
+    TTY_MASK.store(mask, Ordering::Relaxed);
+}
+
+/// Nanoseconds since boot.
+pub fn monotonic_ns() -> u64 {
+    let ticks = arch::cpu::rdtsc().wrapping_sub(TSC_BOOT.load(Ordering::Relaxed));
+    let per_us = TSC_PER_US.load(Ordering::Relaxed).max(1);
+    (u128::from(ticks) * 1000 / u128::from(per_us)) as u64
+}
+
+/// A random u64: RDSEED, else RDRAND, else a xorshift over the TSC (not cryptographic; logged once).
+pub fn random_u64() -> u64 {
+    if let Some(v) = arch::cpu::hw_random(RDSEED.load(Ordering::Relaxed), RDRAND.load(Ordering::Relaxed)) {
+        return v;
+    }
+    let mut x = RNG_STATE.load(Ordering::Relaxed) ^ arch::cpu::rdtsc().rotate_left(17);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    RNG_STATE.store(x, Ordering::Relaxed);
+    x
+}
+
+/// A zeroed, 64-byte aligned FPU area with the x87 control word and MXCSR at their reset values, so the
+/// first restore gives the program the state Linux starts it with.
+pub fn new_fpu_area(size: usize) -> u64 {
+    let area = alloc::vec![0u8; size.max(576) + 64];
+    let leaked = area.leak();
+    let base = leaked.as_ptr() as u64;
+    let off = (base.next_multiple_of(64) - base) as usize;
+    let a = &mut leaked[off..];
+    a[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+    base + off as u64
+}
+
+/// The machine services the syscall handlers use.
+pub struct KernelPlatform;
+
+impl kernel_core::platform::Platform for KernelPlatform {
+    fn console_write(&mut self, fd: u32, data: &[u8]) {
+        console::write(if fd == 2 { Channel::Stderr } else { Channel::Stdout }, data);
+    }
+
+    fn console_read(&mut self, buf: &mut [u8]) -> usize {
+        console::read(buf)
+    }
+
+    fn console_input_ready(&mut self) -> bool {
+        console::input_ready()
+    }
+
+    fn is_tty(&self, fd: u32) -> bool {
+        fd < 3 && TTY_MASK.load(Ordering::Relaxed) & (1 << fd) != 0
+    }
+
+    fn monotonic_ns(&self) -> u64 {
+        monotonic_ns()
+    }
+
+    fn realtime_ns(&self) -> u64 {
+        BOOT_UNIX_NS.load(Ordering::Relaxed) + monotonic_ns()
+    }
+
+    fn sleep_until(&mut self, deadline: u64) {
+        while monotonic_ns() < deadline {
+            core::hint::spin_loop();
+        }
+    }
+
+    fn fill_random(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = random_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+
+    fn log(&mut self, line: &str) {
+        crate::log(line);
+    }
+
+    fn trace(&mut self, line: &str) {
+        console::write(Channel::Trace, line.as_bytes());
+    }
+
+    fn set_fs_base(&mut self, base: u64) {
+        arch::cpu::wrmsr(arch::cpu::MSR_FS_BASE, base);
+    }
+
+    fn memory(&self) -> (u64, u64) {
+        arch::mem::memory_stats()
+    }
+}
