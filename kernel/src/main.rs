@@ -96,6 +96,12 @@ fn syscall(frame: &mut TrapFrame) {
         drop(guard);
         exit(code);
     }
+    if let Some(sig) = p.exit_signal {
+        report_missing(p);
+        drop(guard);
+        let name = SIGNAL_NAMES.get(usize::from(sig)).copied().unwrap_or("Real-time signal");
+        kill(sig, &format!("killed by signal {sig} ({name})"));
+    }
 }
 
 /// At exit: one line listing the syscalls that returned ENOSYS because nutshell lacks them.
@@ -165,6 +171,16 @@ fn kill(sig: u8, what: &str) -> ! {
     log(&format!("nutshell: {exe}: {what}"));
     exit(128 + sig)
 }
+
+/// strsignal(3) texts, indexed by signal number.
+const SIGNAL_NAMES: [&str; 32] = [
+    "", "Hangup", "Interrupt", "Quit", "Illegal instruction", "Trace/breakpoint trap", "Aborted", "Bus error",
+    "Floating point exception", "Killed", "User defined signal 1", "Segmentation fault", "User defined signal 2",
+    "Broken pipe", "Alarm clock", "Terminated", "Stack fault", "Child exited", "Continued", "Stopped (signal)",
+    "Stopped", "Stopped (tty input)", "Stopped (tty output)", "Urgent I/O condition", "CPU time limit exceeded",
+    "File size limit exceeded", "Virtual timer expired", "Profiling timer expired", "Window changed",
+    "I/O possible", "Power failure", "Bad system call",
+];
 
 const EXCEPTION_NAMES: [&str; 22] = [
     "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",

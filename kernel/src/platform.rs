@@ -18,7 +18,9 @@ static TTY_MASK: AtomicU64 = AtomicU64::new(0b111);
 pub fn init_time_and_random(cpu: &arch::setup::CpuInfo) {
     TSC_BOOT.store(arch::cpu::rdtsc(), Ordering::Relaxed);
     match arch::time::calibrate_tsc() {
-        Some(t) => TSC_PER_US.store(t, Ordering::Relaxed),
+        Some(t) => {
+            TSC_PER_US.store(t, Ordering::Relaxed);
+        }
         None => crate::log("nutshell: no PIT to calibrate the TSC: assuming 1 GHz"),
     }
     BOOT_UNIX_NS.store(arch::time::rtc_unix_seconds() * 1_000_000_000, Ordering::Relaxed);

@@ -80,6 +80,8 @@ pub struct Process {
     pub fs_base: u64,
     /// Set when the program has exited: the wait status low byte (exit code).
     pub exit_code: Option<u8>,
+    /// Set when the program was ended by a signal (default action): the signal number.
+    pub exit_signal: Option<u8>,
     /// Print an strace line per syscall.
     pub strace: bool,
     /// Unimplemented syscalls seen: number → count.
@@ -123,6 +125,7 @@ impl Process {
             rlimits,
             fs_base: 0,
             exit_code: None,
+            exit_signal: None,
             strace: false,
             missing: BTreeMap::new(),
         }

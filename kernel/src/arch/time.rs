@@ -2,32 +2,41 @@
 
 use super::cpu::{inb, outb, rdtsc};
 
-/// Measure TSC ticks per microsecond with PIT channel 2 (a 5 ms one-shot). `None` when there is no PIT.
+/// Measure TSC ticks per microsecond against PIT channel 0 (5 ms). `None` when there is no PIT.
+/// Channel 0 is used because its gate is always on: microvm has no port 0x61 to gate channel 2.
 pub fn calibrate_tsc() -> Option<u64> {
-    const PIT_HZ: u64 = 1_193_182;
-    const COUNT: u64 = PIT_HZ / 200; // 5 ms
-    // Gate on, speaker off.
-    let gate = inb(0x61);
-    outb(0x61, (gate & !0x02) | 0x01);
-    // Channel 2, lobyte/hibyte, mode 0 (interrupt on terminal count), binary.
-    outb(0x43, 0xb0);
-    outb(0x42, COUNT as u8);
-    outb(0x42, (COUNT >> 8) as u8);
-    // Restart the count by toggling the gate.
-    let g = inb(0x61);
-    outb(0x61, g & !1);
-    outb(0x61, g | 1);
+    const TICKS: u32 = 5966; // 5 ms of the 1.193182 MHz PIT clock
+    // Channel 0, lobyte/hibyte, mode 2 (rate generator), reload 65536.
+    outb(0x43, 0x34);
+    outb(0x40, 0);
+    outb(0x40, 0);
+    let read = || {
+        outb(0x43, 0x00); // latch channel 0
+        let lo = inb(0x40);
+        let hi = inb(0x40);
+        u16::from_le_bytes([lo, hi])
+    };
+    let mut last = read();
     let start = rdtsc();
-    let mut spins: u64 = 0;
-    while inb(0x61) & 0x20 == 0 {
-        spins += 1;
-        if spins > 50_000_000 {
-            return None;
+    let mut elapsed: u32 = 0;
+    let mut same: u32 = 0;
+    while elapsed < TICKS {
+        let now = read();
+        if now == last {
+            same += 1;
+            // A counter that never moves means there is no PIT.
+            if same > 1_000_000 {
+                return None;
+            }
+            continue;
         }
+        same = 0;
+        elapsed += u32::from(last.wrapping_sub(now));
+        last = now;
     }
     let ticks = rdtsc() - start;
-    outb(0x61, gate);
-    let per_us = ticks / 5000;
+    // ticks per microsecond = ticks / (elapsed / 1.193182)
+    let per_us = ticks * 1_193_182 / (u64::from(elapsed) * 1_000_000);
     (per_us > 0).then_some(per_us)
 }
 

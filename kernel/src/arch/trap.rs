@@ -131,7 +131,7 @@ pub fn init(fpu_area: u64, use_xsave: bool) {
     }
     // sysret: CS = 0x18 + 16 = 0x28, SS = 0x18 + 8 = 0x20 (RPL 3 added by the CPU).
     wrmsr(MSR_STAR, (0x18u64 << 48) | (u64::from(KERNEL_CS) << 32));
-    wrmsr(MSR_LSTAR, syscall_entry as usize as u64);
+    wrmsr(MSR_LSTAR, syscall_entry as *const () as u64);
     // Clear IF, TF, DF, AC, NT on entry.
     wrmsr(MSR_FMASK, 0x4_4700);
 }

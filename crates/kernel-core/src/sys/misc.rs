@@ -227,3 +227,86 @@ pub fn sys_sigaltstack(cx: &mut Ctx, a: &Args) -> SysResult {
     }
     Ok(0)
 }
+
+/// Signals whose default action is to be ignored (SIGCHLD, SIGCONT, SIGURG, SIGWINCH).
+const DEFAULT_IGNORED: [u64; 4] = [17, 18, 23, 28];
+
+/// Send `sig` to the program itself. Until signal delivery exists, a signal with the default action ends
+/// the program (status 128 + sig), an ignored one is dropped, and one with a handler is logged and dropped.
+fn send_self(cx: &mut Ctx, sig: u64) -> SysResult {
+    if sig > 64 {
+        return Err(Errno::EINVAL);
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    let act = cx.p.sigactions[(sig - 1) as usize];
+    let blocked = cx.p.sigmask & (1 << (sig - 1)) != 0 && sig != SIGKILL && sig != SIGSTOP;
+    match act.handler {
+        _ if sig == SIGKILL => cx.p.exit_signal = Some(sig as u8),
+        0 if DEFAULT_IGNORED.contains(&sig) || blocked => {}
+        0 => cx.p.exit_signal = Some(sig as u8),
+        1 => {}
+        _ => cx.plat.log(&alloc::format!("nutshell: signal {sig} has a handler, but signal delivery is not implemented yet: dropped")),
+    }
+    Ok(0)
+}
+
+pub fn sys_kill(cx: &mut Ctx, a: &Args) -> SysResult {
+    let pid = a[0] as i32;
+    if pid != 0 && pid != -1 && pid != cx.p.pid as i32 && pid != -(cx.p.pid as i32) {
+        return Err(Errno::ESRCH);
+    }
+    send_self(cx, a[1])
+}
+
+pub fn sys_tkill(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[0] as i32 != cx.p.pid as i32 {
+        return Err(if (a[0] as i32) <= 0 { Errno::EINVAL } else { Errno::ESRCH });
+    }
+    send_self(cx, a[1])
+}
+
+pub fn sys_tgkill(cx: &mut Ctx, a: &Args) -> SysResult {
+    if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] as i32 != cx.p.pid as i32 || a[1] as i32 != cx.p.pid as i32 {
+        return Err(Errno::ESRCH);
+    }
+    send_self(cx, a[2])
+}
+
+/// futex(2) for one thread: WAIT returns EAGAIN when the value differs, and otherwise can only time out
+/// (nobody else could wake it); WAKE wakes nobody. Threads bring the real wait queues.
+pub fn sys_futex(cx: &mut Ctx, a: &Args) -> SysResult {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAKE: u64 = 1;
+    const FUTEX_WAIT_BITSET: u64 = 9;
+    const FUTEX_WAKE_BITSET: u64 = 10;
+    let op = a[1] & 0x7f;
+    match op {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            let cur = u32::from_le_bytes(get::<4>(cx, a[0])?);
+            if cur != a[2] as u32 {
+                return Err(Errno::EAGAIN);
+            }
+            if a[3] == 0 {
+                // A single thread waiting with no timeout would sleep forever: that is a deadlock.
+                cx.plat.log("nutshell: futex wait with no other thread to wake it: deadlock");
+                cx.p.exit_signal = Some(9);
+                return Err(Errno::EDEADLK);
+            }
+            let ts = get::<16>(cx, a[3])?;
+            let sec = u64::from_le_bytes(ts[..8].try_into().map_err(|_| Errno::EFAULT)?);
+            let nsec = u64::from_le_bytes(ts[8..].try_into().map_err(|_| Errno::EFAULT)?);
+            let t = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
+            let now = cx.plat.monotonic_ns();
+            let deadline = if op == FUTEX_WAIT { now.saturating_add(t) } else if a[1] & 256 != 0 { now + t.saturating_sub(cx.plat.realtime_ns()) } else { t };
+            cx.plat.sleep_until(deadline);
+            Err(Errno::ETIMEDOUT)
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
+        _ => Err(Errno::ENOSYS),
+    }
+}

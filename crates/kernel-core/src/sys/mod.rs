@@ -96,6 +96,10 @@ syscall_table! {
     __NR_rt_sigaction => misc::sys_rt_sigaction,
     __NR_rt_sigprocmask => misc::sys_rt_sigprocmask,
     __NR_sigaltstack => misc::sys_sigaltstack,
+    __NR_kill => misc::sys_kill,
+    __NR_tkill => misc::sys_tkill,
+    __NR_tgkill => misc::sys_tgkill,
+    __NR_futex => misc::sys_futex,
     __NR_exit => misc::sys_exit,
     __NR_exit_group => misc::sys_exit,
 }
