@@ -22,7 +22,12 @@ struct Console {
     escape: bool,
 }
 
-static CONSOLE: Mutex<Console> = Mutex::new(Console { framed: false, input: VecDeque::new(), eof: false, escape: false });
+static CONSOLE: Mutex<Console> = Mutex::new(Console {
+    framed: false,
+    input: VecDeque::new(),
+    eof: false,
+    escape: false,
+});
 
 /// Switch to the framed protocol and send the start marker.
 pub fn set_framed() {

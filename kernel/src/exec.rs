@@ -8,7 +8,9 @@ use alloc::vec::Vec;
 
 use elf_loader::{AuxvValues, ElfKind, LoadPlan, StackInput};
 use kernel_core::cmdline::Cmdline;
-use kernel_core::mm::{page_ceil, page_floor, AddressSpace, AreaKind, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE};
+use kernel_core::mm::{
+    page_ceil, page_floor, AddressSpace, AreaKind, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE,
+};
 use kernel_core::process::Process;
 use kernel_core::uaccess::UserMemory;
 use kernel_core::vfs::{Content, Fs};
@@ -46,7 +48,11 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         crate::console::set_framed();
     }
     if let Some(t) = cmd.value("tty") {
-        crate::platform::set_tty_mask(t.bytes().filter(|b| b.is_ascii_digit()).fold(0, |m, b| m | 1 << (b - b'0')));
+        crate::platform::set_tty_mask(
+            t.bytes()
+                .filter(|b| b.is_ascii_digit())
+                .fold(0, |m, b| m | 1 << (b - b'0')),
+        );
     }
     let opts = Options {
         strace: cmd.flag("strace"),
@@ -54,7 +60,10 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         argv0: cmd.value("argv0").map(|a| a.as_bytes().to_vec()),
     };
     let Some((pa, size)) = boot.initrd.filter(|(_, s)| *s > 0) else {
-        fail(STATUS_KERNEL, "nutshell: no initrd: pass the program with -initrd (or a cpio root filesystem)")
+        fail(
+            STATUS_KERNEL,
+            "nutshell: no initrd: pass the program with -initrd (or a cpio root filesystem)",
+        )
     };
     let initrd = crate::arch::pvh::initrd_bytes(pa, size);
     let mut fs = Fs::new();
@@ -65,11 +74,18 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         if argv.is_empty() {
             argv.push(b"/init".to_vec());
         }
-        let base = argv[0].rsplit(|c| *c == b'/').next().filter(|b| !b.is_empty()).unwrap_or(b"init");
+        let base = argv[0]
+            .rsplit(|c| *c == b'/')
+            .next()
+            .filter(|b| !b.is_empty())
+            .unwrap_or(b"init");
         let mut p = b"/".to_vec();
         p.extend_from_slice(base);
         if fs.insert(&p, 0o100755, initrd).is_err() {
-            fail(STATUS_KERNEL, "nutshell: cannot store the program in the root filesystem");
+            fail(
+                STATUS_KERNEL,
+                "nutshell: cannot store the program in the root filesystem",
+            );
         }
         path = p;
     } else if kernel_core::cpio::is_newc(initrd) {
@@ -102,7 +118,10 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
     let root = fs.root.clone();
     let node = match fs.lookup(&root, &path, true) {
         Ok(n) => n,
-        Err(_) => fail(STATUS_NOTFOUND, &format!("nutshell: {shown}: no such file in the root filesystem")),
+        Err(_) => fail(
+            STATUS_NOTFOUND,
+            &format!("nutshell: {shown}: no such file in the root filesystem"),
+        ),
     };
     let image: Vec<u8> = match &node.lock().content {
         Content::File(d) => d.clone(),
@@ -123,7 +142,9 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
 }
 
 fn prot_of(f: &elf_loader::Flags) -> u32 {
-    (if f.read { PROT_READ } else { 0 }) | (if f.write { PROT_WRITE } else { 0 }) | (if f.exec { PROT_EXEC } else { 0 })
+    (if f.read { PROT_READ } else { 0 })
+        | (if f.write { PROT_WRITE } else { 0 })
+        | (if f.exec { PROT_EXEC } else { 0 })
 }
 
 fn load_and_run(
@@ -135,7 +156,9 @@ fn load_and_run(
     opts: Options,
     cpu: &CpuInfo,
 ) -> ! {
-    let Some(pt) = X86PageTable::new() else { fail(STATUS_KERNEL, "nutshell: out of memory for page tables") };
+    let Some(pt) = X86PageTable::new() else {
+        fail(STATUS_KERNEL, "nutshell: out of memory for page tables")
+    };
     pt.activate();
     let stack_top = STACK_TOP_MAX - rnd_pages(STACK_RND_BITS);
     let stack_rlimit: u64 = 8 << 20;
@@ -151,16 +174,30 @@ fn load_and_run(
         let start = page_floor(bias + seg.vaddr);
         let end = page_ceil(bias + seg.vaddr + seg.memsz).unwrap_or(start);
         if end > start {
-            mm.map_fixed(start, end - start, prot_of(&seg.flags), false, AreaKind::Image(exe.clone()));
+            mm.map_fixed(
+                start,
+                end - start,
+                prot_of(&seg.flags),
+                false,
+                AreaKind::Image(exe.clone()),
+            );
         }
     }
     for seg in &plan.segments {
         let data = &image[seg.offset as usize..(seg.offset + seg.filesz) as usize];
         if mm.write_force(bias + seg.vaddr, data).is_err() {
-            crate::fail(crate::STATUS_KERNEL, &format!("nutshell: {exe}: out of memory loading the program"));
+            crate::fail(
+                crate::STATUS_KERNEL,
+                &format!("nutshell: {exe}: out of memory loading the program"),
+            );
         }
     }
-    let image_end = plan.segments.iter().map(|s| bias + s.vaddr + s.memsz).max().unwrap_or(bias);
+    let image_end = plan
+        .segments
+        .iter()
+        .map(|s| bias + s.vaddr + s.memsz)
+        .max()
+        .unwrap_or(bias);
     let brk = page_ceil(image_end).unwrap_or(image_end) + rnd_pages(BRK_RND_BITS);
     mm.brk_start = brk;
     mm.brk = brk;
@@ -168,7 +205,13 @@ fn load_and_run(
     // The stack: 128 KiB now, growing on demand down to the rlimit.
     let stack_prot = PROT_READ | PROT_WRITE | if plan.stack_exec { PROT_EXEC } else { 0 };
     let initial = 128 << 10;
-    mm.map_fixed(stack_top - initial, initial, stack_prot, false, AreaKind::Stack);
+    mm.map_fixed(
+        stack_top - initial,
+        initial,
+        stack_prot,
+        false,
+        AreaKind::Stack,
+    );
     mm.stack_limit = stack_top - stack_rlimit;
 
     let mut envp: Vec<Vec<u8>> = Vec::new();
@@ -176,7 +219,11 @@ fn load_and_run(
     for e in &opts.env {
         envp.push(e.clone());
     }
-    for d in [&b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"[..], b"HOME=/root", b"TERM=linux"] {
+    for d in [
+        &b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"[..],
+        b"HOME=/root",
+        b"TERM=linux",
+    ] {
         let key = &d[..d.iter().position(|c| *c == b'=').unwrap_or(0) + 1];
         if !has(&envp, key) {
             envp.push(d.to_vec());
@@ -205,10 +252,19 @@ fn load_and_run(
         Err(e) => fail(STATUS_NOEXEC, &format!("nutshell: {exe}: {e}")),
     };
     if stack.sp < stack_top - initial {
-        mm.map_fixed(page_floor(stack.sp), stack_top - page_floor(stack.sp), stack_prot, false, AreaKind::Stack);
+        mm.map_fixed(
+            page_floor(stack.sp),
+            stack_top - page_floor(stack.sp),
+            stack_prot,
+            false,
+            AreaKind::Stack,
+        );
     }
     if mm.write(stack.sp, &stack.bytes).is_err() {
-        fail(STATUS_KERNEL, &format!("nutshell: {exe}: out of memory building the stack"));
+        fail(
+            STATUS_KERNEL,
+            &format!("nutshell: {exe}: out of memory building the stack"),
+        );
     }
     let entry = bias + plan.entry;
     let mut process = Process::new(mm, fs, exe);

@@ -39,7 +39,9 @@ pub fn exit(status: u8) -> ! {
     console::write(Channel::Exit, rec.as_bytes());
     arch::cpu::outl(0xf4, u32::from(status));
     arch::setup::acpi_poweroff();
-    log("nutshell: the program has ended; QEMU has no isa-debug-exit device, stop it with Ctrl-A X");
+    log(
+        "nutshell: the program has ended; QEMU has no isa-debug-exit device, stop it with Ctrl-A X",
+    );
     arch::cpu::halt_forever()
 }
 
@@ -59,7 +61,9 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
         Ok(e) => e,
         Err(m) => fail(STATUS_KERNEL, m),
     };
-    if let Err(m) = arch::mem::init_frames(&early.ram[..early.nram], &early.reserved[..early.nreserved]) {
+    if let Err(m) =
+        arch::mem::init_frames(&early.ram[..early.nram], &early.reserved[..early.nreserved])
+    {
         fail(STATUS_KERNEL, m);
     }
     let boot = arch::pvh::read(u64::from(start_info), &early);
@@ -75,7 +79,7 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     if frame.vector == VECTOR_SYSCALL {
         syscall(frame);
-    } else if frame.from_user() {
+    } else if frame.is_user() {
         user_exception(frame);
     } else if frame.vector >= 32 {
         // A stray interrupt while in the kernel: nothing is enabled yet, ignore it.
@@ -86,10 +90,17 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
 
 fn syscall(frame: &mut TrapFrame) {
     let mut guard = PROCESS.lock();
-    let Some(p) = guard.as_mut() else { fail(STATUS_KERNEL, "nutshell: syscall before the program started") };
+    let Some(p) = guard.as_mut() else {
+        fail(
+            STATUS_KERNEL,
+            "nutshell: syscall before the program started",
+        )
+    };
     let mut plat = platform::KernelPlatform;
     let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
-    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let args = [
+        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+    ];
     frame.rax = kernel_core::sys::dispatch(&mut cx, frame.rax, args);
     if let Some(code) = p.exit_code {
         report_missing(p);
@@ -99,7 +110,10 @@ fn syscall(frame: &mut TrapFrame) {
     if let Some(sig) = p.exit_signal {
         report_missing(p);
         drop(guard);
-        let name = SIGNAL_NAMES.get(usize::from(sig)).copied().unwrap_or("Real-time signal");
+        let name = SIGNAL_NAMES
+            .get(usize::from(sig))
+            .copied()
+            .unwrap_or("Real-time signal");
         kill(sig, &format!("killed by signal {sig} ({name})"));
     }
 }
@@ -112,7 +126,11 @@ fn report_missing(p: &kernel_core::process::Process) {
     let mut line = String::from("nutshell: not implemented:");
     for (i, (nr, count)) in p.missing.iter().enumerate() {
         let name = kernel_core::strace::syscall_name(*nr).unwrap_or("unknown");
-        let _ = write!(line, "{} {name}({nr}) x{count}", if i == 0 { "" } else { "," });
+        let _ = write!(
+            line,
+            "{} {name}({nr}) x{count}",
+            if i == 0 { "" } else { "," }
+        );
     }
     log(&line);
 }
@@ -136,7 +154,10 @@ fn user_exception(frame: &mut TrapFrame) {
             } else {
                 Access::Read
             };
-            let result = PROCESS.lock().as_mut().map(|p| p.mm.handle_fault(addr, access));
+            let result = PROCESS
+                .lock()
+                .as_mut()
+                .map(|p| p.mm.handle_fault(addr, access));
             match result {
                 Some(Ok(())) => return,
                 Some(Err(FaultError::OutOfMemory)) => {
@@ -150,47 +171,128 @@ fn user_exception(frame: &mut TrapFrame) {
                         ),
                     );
                 }
-                _ => (SIGSEGV, format!("segmentation fault at {addr:#x} (rip {:#x})", frame.rip)),
+                _ => (
+                    SIGSEGV,
+                    format!("segmentation fault at {addr:#x} (rip {:#x})", frame.rip),
+                ),
             }
         }
-        0 => (SIGFPE, format!("floating point exception: divide error (rip {:#x})", frame.rip)),
-        16 | 19 => (SIGFPE, format!("floating point exception (rip {:#x})", frame.rip)),
-        6 => (SIGILL, format!("illegal instruction (rip {:#x})", frame.rip)),
-        3 | 1 => (SIGTRAP, format!("trace/breakpoint trap (rip {:#x})", frame.rip)),
-        17 => (SIGBUS, format!("bus error: alignment check (rip {:#x})", frame.rip)),
-        13 | 12 | 11 | 10 => (SIGSEGV, format!("segmentation fault: general protection (rip {:#x})", frame.rip)),
+        0 => (
+            SIGFPE,
+            format!(
+                "floating point exception: divide error (rip {:#x})",
+                frame.rip
+            ),
+        ),
+        16 | 19 => (
+            SIGFPE,
+            format!("floating point exception (rip {:#x})", frame.rip),
+        ),
+        6 => (
+            SIGILL,
+            format!("illegal instruction (rip {:#x})", frame.rip),
+        ),
+        3 | 1 => (
+            SIGTRAP,
+            format!("trace/breakpoint trap (rip {:#x})", frame.rip),
+        ),
+        17 => (
+            SIGBUS,
+            format!("bus error: alignment check (rip {:#x})", frame.rip),
+        ),
+        10..=13 => (
+            SIGSEGV,
+            format!(
+                "segmentation fault: general protection (rip {:#x})",
+                frame.rip
+            ),
+        ),
         v if v >= 32 => return,
-        v => (SIGSEGV, format!("segmentation fault: exception {v} (rip {:#x})", frame.rip)),
+        v => (
+            SIGSEGV,
+            format!("segmentation fault: exception {v} (rip {:#x})", frame.rip),
+        ),
     };
     kill(sig, &what)
 }
 
 /// End the program as if by signal `sig`: status 128 + sig, one line on stderr.
 fn kill(sig: u8, what: &str) -> ! {
-    let exe = PROCESS.lock().as_ref().map(|p| p.exe.clone()).unwrap_or_default();
+    let exe = PROCESS
+        .lock()
+        .as_ref()
+        .map(|p| p.exe.clone())
+        .unwrap_or_default();
     log(&format!("nutshell: {exe}: {what}"));
     exit(128 + sig)
 }
 
 /// strsignal(3) texts, indexed by signal number.
 const SIGNAL_NAMES: [&str; 32] = [
-    "", "Hangup", "Interrupt", "Quit", "Illegal instruction", "Trace/breakpoint trap", "Aborted", "Bus error",
-    "Floating point exception", "Killed", "User defined signal 1", "Segmentation fault", "User defined signal 2",
-    "Broken pipe", "Alarm clock", "Terminated", "Stack fault", "Child exited", "Continued", "Stopped (signal)",
-    "Stopped", "Stopped (tty input)", "Stopped (tty output)", "Urgent I/O condition", "CPU time limit exceeded",
-    "File size limit exceeded", "Virtual timer expired", "Profiling timer expired", "Window changed",
-    "I/O possible", "Power failure", "Bad system call",
+    "",
+    "Hangup",
+    "Interrupt",
+    "Quit",
+    "Illegal instruction",
+    "Trace/breakpoint trap",
+    "Aborted",
+    "Bus error",
+    "Floating point exception",
+    "Killed",
+    "User defined signal 1",
+    "Segmentation fault",
+    "User defined signal 2",
+    "Broken pipe",
+    "Alarm clock",
+    "Terminated",
+    "Stack fault",
+    "Child exited",
+    "Continued",
+    "Stopped (signal)",
+    "Stopped",
+    "Stopped (tty input)",
+    "Stopped (tty output)",
+    "Urgent I/O condition",
+    "CPU time limit exceeded",
+    "File size limit exceeded",
+    "Virtual timer expired",
+    "Profiling timer expired",
+    "Window changed",
+    "I/O possible",
+    "Power failure",
+    "Bad system call",
 ];
 
 const EXCEPTION_NAMES: [&str; 22] = [
-    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
-    "device not available", "double fault", "coprocessor segment overrun", "invalid TSS", "segment not present",
-    "stack-segment fault", "general protection fault", "page fault", "reserved", "x87 floating point",
-    "alignment check", "machine check", "SIMD floating point", "virtualization", "control protection",
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor segment overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack-segment fault",
+    "general protection fault",
+    "page fault",
+    "reserved",
+    "x87 floating point",
+    "alignment check",
+    "machine check",
+    "SIMD floating point",
+    "virtualization",
+    "control protection",
 ];
 
 fn kernel_exception(frame: &TrapFrame) -> ! {
-    let name = EXCEPTION_NAMES.get(frame.vector as usize).copied().unwrap_or("exception");
+    let name = EXCEPTION_NAMES
+        .get(frame.vector as usize)
+        .copied()
+        .unwrap_or("exception");
     fail(
         STATUS_KERNEL,
         &format!(

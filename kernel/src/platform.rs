@@ -23,7 +23,10 @@ pub fn init_time_and_random(cpu: &arch::setup::CpuInfo) {
         }
         None => crate::log("nutshell: no PIT to calibrate the TSC: assuming 1 GHz"),
     }
-    BOOT_UNIX_NS.store(arch::time::rtc_unix_seconds() * 1_000_000_000, Ordering::Relaxed);
+    BOOT_UNIX_NS.store(
+        arch::time::rtc_unix_seconds() * 1_000_000_000,
+        Ordering::Relaxed,
+    );
     RDRAND.store(cpu.rdrand, Ordering::Relaxed);
     RDSEED.store(cpu.rdseed, Ordering::Relaxed);
     RNG_STATE.store(arch::cpu::rdtsc() | 1, Ordering::Relaxed);
@@ -43,7 +46,10 @@ pub fn monotonic_ns() -> u64 {
 
 /// A random u64: RDSEED, else RDRAND, else a xorshift over the TSC (not cryptographic; logged once).
 pub fn random_u64() -> u64 {
-    if let Some(v) = arch::cpu::hw_random(RDSEED.load(Ordering::Relaxed), RDRAND.load(Ordering::Relaxed)) {
+    if let Some(v) = arch::cpu::hw_random(
+        RDSEED.load(Ordering::Relaxed),
+        RDRAND.load(Ordering::Relaxed),
+    ) {
         return v;
     }
     let mut x = RNG_STATE.load(Ordering::Relaxed) ^ arch::cpu::rdtsc().rotate_left(17);
@@ -73,7 +79,14 @@ pub struct KernelPlatform;
 
 impl kernel_core::platform::Platform for KernelPlatform {
     fn console_write(&mut self, fd: u32, data: &[u8]) {
-        console::write(if fd == 2 { Channel::Stderr } else { Channel::Stdout }, data);
+        console::write(
+            if fd == 2 {
+                Channel::Stderr
+            } else {
+                Channel::Stdout
+            },
+            data,
+        );
     }
 
     fn console_read(&mut self, buf: &mut [u8]) -> usize {

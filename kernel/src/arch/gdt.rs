@@ -31,7 +31,15 @@ struct Stack([u8; STACK_SIZE]);
 /// ring 3 is the syscall stack (set by `set_kernel_stack`).
 static mut IST_STACKS: [Stack; 3] = [const { Stack([0; STACK_SIZE]) }; 3];
 
-static mut TSS: Tss = Tss { _r0: 0, rsp: [0; 3], _r1: 0, ist: [0; 7], _r2: 0, _r3: 0, iomap_base: size_of::<Tss>() as u16 };
+static mut TSS: Tss = Tss {
+    _r0: 0,
+    rsp: [0; 3],
+    _r1: 0,
+    ist: [0; 7],
+    _r2: 0,
+    _r3: 0,
+    iomap_base: size_of::<Tss>() as u16,
+};
 
 static mut GDT: [u64; 8] = [
     0,
@@ -55,16 +63,22 @@ pub fn init() {
     // SAFETY: runs once at boot on the only CPU before anything else uses these statics.
     unsafe {
         let tss = &raw mut TSS;
-        for i in 0..3 {
-            let top = (&raw mut IST_STACKS[i]) as u64 + STACK_SIZE as u64;
-            (*tss).ist[i] = top;
+        let stacks = &raw mut IST_STACKS;
+        for (i, stack) in (*stacks).iter_mut().enumerate() {
+            (*tss).ist[i] = stack.0.as_mut_ptr() as u64 + STACK_SIZE as u64;
         }
         let base = tss as u64;
         let limit = (size_of::<Tss>() - 1) as u64;
         let gdt = &raw mut GDT;
-        (*gdt)[6] = (limit & 0xffff) | ((base & 0xff_ffff) << 16) | (0x89 << 40) | (((base >> 24) & 0xff) << 56);
+        (*gdt)[6] = (limit & 0xffff)
+            | ((base & 0xff_ffff) << 16)
+            | (0x89 << 40)
+            | (((base >> 24) & 0xff) << 56);
         (*gdt)[7] = base >> 32;
-        let ptr = Pointer { limit: (size_of::<[u64; 8]>() - 1) as u16, base: gdt as u64 };
+        let ptr = Pointer {
+            limit: (size_of::<[u64; 8]>() - 1) as u16,
+            base: gdt as u64,
+        };
         asm!(
             "lgdt [{ptr}]",
             "push {cs}",

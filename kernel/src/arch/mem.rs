@@ -31,7 +31,13 @@ struct Frames {
 // SAFETY: the bitmap is only reached through the FRAMES mutex.
 unsafe impl Send for Frames {}
 
-static FRAMES: Mutex<Frames> = Mutex::new(Frames { bitmap: ptr::null_mut(), words: 0, next: 0, free: 0, total: 0 });
+static FRAMES: Mutex<Frames> = Mutex::new(Frames {
+    bitmap: ptr::null_mut(),
+    words: 0,
+    next: 0,
+    free: 0,
+    total: 0,
+});
 
 impl Frames {
     fn bit(&self, f: usize) -> bool {
@@ -61,7 +67,12 @@ pub struct Region {
 /// Set up the frame allocator from the RAM regions, keeping `reserved` ranges (kernel, initrd, boot
 /// data) out of it.
 pub fn init_frames(ram: &[Region], reserved: &[Region]) -> Result<(), &'static str> {
-    let top = ram.iter().map(|r| r.end).max().unwrap_or(0).min(PHYS_MAP_SIZE);
+    let top = ram
+        .iter()
+        .map(|r| r.end)
+        .max()
+        .unwrap_or(0)
+        .min(PHYS_MAP_SIZE);
     let nframes = (top / PAGE_SIZE) as usize;
     let words = nframes.div_ceil(64);
     let bytes = (words * 8) as u64;
@@ -90,7 +101,8 @@ pub fn init_frames(ram: &[Region], reserved: &[Region]) -> Result<(), &'static s
         let e = r.end.min(top) & !(PAGE_SIZE - 1);
         let mut a = s;
         while a < e {
-            if !overlaps(a, a + PAGE_SIZE) && !(a < bm_end && bm < a + PAGE_SIZE) {
+            let in_bitmap = a < bm_end && bm < a + PAGE_SIZE;
+            if !overlaps(a, a + PAGE_SIZE) && !in_bitmap {
                 f.set((a / PAGE_SIZE) as usize, true);
                 f.free += 1;
             }

@@ -9,16 +9,13 @@ pub struct BootInfo {
     pub cmdline: Vec<u8>,
     /// Physical address and size of the initrd (module 0), if any.
     pub initrd: Option<(u64, u64)>,
-    /// RAM regions (e820 type 1).
-    pub ram: Vec<Region>,
-    /// Boot-time structures to keep out of the frame allocator.
-    pub reserved: Vec<Region>,
 }
 
 const MAGIC: u32 = 0x336e_c578;
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(off..off + 4)
+        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 fn u64_at(b: &[u8], off: usize) -> u64 {
@@ -53,7 +50,10 @@ pub fn early(start_info: u64) -> Result<EarlyInfo, &'static str> {
     };
     let mut reserve = |start: u64, len: u64| {
         if info.nreserved < info.reserved.len() && len > 0 {
-            info.reserved[info.nreserved] = Region { start: start & !0xfff, end: (start + len + 0xfff) & !0xfff };
+            info.reserved[info.nreserved] = Region {
+                start: start & !0xfff,
+                end: (start + len + 0xfff) & !0xfff,
+            };
             info.nreserved += 1;
         }
     };
@@ -81,7 +81,10 @@ pub fn early(start_info: u64) -> Result<EarlyInfo, &'static str> {
             let (addr, size, ty) = (u64_at(e, 0), u64_at(e, 8), u32_at(e, 16));
             // microvm ends the map with an all-zero entry: skip it.
             if ty == 1 && size > 0 && info.nram < info.ram.len() {
-                info.ram[info.nram] = Region { start: addr, end: addr + size };
+                info.ram[info.nram] = Region {
+                    start: addr,
+                    end: addr + size,
+                };
                 info.nram += 1;
             }
         }
@@ -113,12 +116,8 @@ pub fn read(start_info: u64, early: &EarlyInfo) -> BootInfo {
     } else {
         None
     };
-    BootInfo {
-        cmdline,
-        initrd,
-        ram: early.ram[..early.nram].to_vec(),
-        reserved: early.reserved[..early.nreserved].to_vec(),
-    }
+    let _ = early;
+    BootInfo { cmdline, initrd }
 }
 
 /// The initrd bytes.

@@ -44,7 +44,9 @@ pub fn init() -> CpuInfo {
         // x87, SSE, AVX, and the AVX-512 states when present (never MPX, bits 3-4, which are deprecated).
         let xcr0 = mask & 0xe7;
         // SAFETY: CR4.OSXSAVE is set and xcr0 only holds supported components with x87 and SSE.
-        unsafe { asm!("xsetbv", in("ecx") 0, in("eax") xcr0 as u32, in("edx") (xcr0 >> 32) as u32, options(nomem, nostack)) };
+        unsafe {
+            asm!("xsetbv", in("ecx") 0, in("eax") xcr0 as u32, in("edx") (xcr0 >> 32) as u32, options(nomem, nostack))
+        };
         // EBX now gives the size for the enabled components.
         let leaf = core::arch::x86_64::__cpuid_count(0xd, 0);
         fpu_size = leaf.ebx as usize;

@@ -6,7 +6,7 @@ use super::cpu::{inb, outb, rdtsc};
 /// Channel 0 is used because its gate is always on: microvm has no port 0x61 to gate channel 2.
 pub fn calibrate_tsc() -> Option<u64> {
     const TICKS: u32 = 5966; // 5 ms of the 1.193182 MHz PIT clock
-    // Channel 0, lobyte/hibyte, mode 2 (rate generator), reload 65536.
+                             // Channel 0, lobyte/hibyte, mode 2 (rate generator), reload 65536.
     outb(0x43, 0x34);
     outb(0x40, 0);
     outb(0x40, 0);
@@ -53,7 +53,15 @@ pub fn rtc_unix_seconds() -> u64 {
         while cmos(0x0a) & 0x80 != 0 && spins < 1_000_000 {
             spins += 1;
         }
-        [cmos(0x00), cmos(0x02), cmos(0x04), cmos(0x07), cmos(0x08), cmos(0x09), cmos(0x32)]
+        [
+            cmos(0x00),
+            cmos(0x02),
+            cmos(0x04),
+            cmos(0x07),
+            cmos(0x08),
+            cmos(0x09),
+            cmos(0x32),
+        ]
     };
     let mut v = read();
     loop {
@@ -64,7 +72,13 @@ pub fn rtc_unix_seconds() -> u64 {
         v = w;
     }
     let status_b = cmos(0x0b);
-    let bcd = |x: u8| if status_b & 0x04 == 0 { (x & 0x0f) + (x >> 4) * 10 } else { x };
+    let bcd = |x: u8| {
+        if status_b & 0x04 == 0 {
+            (x & 0x0f) + (x >> 4) * 10
+        } else {
+            x
+        }
+    };
     let sec = u64::from(bcd(v[0]));
     let min = u64::from(bcd(v[1]));
     let hour_raw = v[2];

@@ -44,7 +44,7 @@ pub struct TrapFrame {
 
 impl TrapFrame {
     /// Whether the trap came from the program (ring 3).
-    pub fn from_user(&self) -> bool {
+    pub fn is_user(&self) -> bool {
         self.cs & 3 == 3
     }
 }
@@ -62,7 +62,12 @@ pub struct PerCpu {
     use_xsave: u64,
 }
 
-static mut PERCPU: PerCpu = PerCpu { kernel_rsp: 0, user_rsp: 0, fpu_area: 0, use_xsave: 0 };
+static mut PERCPU: PerCpu = PerCpu {
+    kernel_rsp: 0,
+    user_rsp: 0,
+    fpu_area: 0,
+    use_xsave: 0,
+};
 
 const SYSCALL_STACK_SIZE: usize = 128 * 1024;
 #[repr(C, align(16))]
@@ -87,8 +92,15 @@ struct IdtEntry {
     _zero: u32,
 }
 
-static mut IDT: [IdtEntry; 256] =
-    [IdtEntry { off_lo: 0, sel: 0, ist: 0, attr: 0, off_mid: 0, off_hi: 0, _zero: 0 }; 256];
+static mut IDT: [IdtEntry; 256] = [IdtEntry {
+    off_lo: 0,
+    sel: 0,
+    ist: 0,
+    attr: 0,
+    off_mid: 0,
+    off_hi: 0,
+    _zero: 0,
+}; 256];
 
 extern "C" {
     static trap_stubs: [u64; 256];
@@ -101,8 +113,7 @@ pub fn init(fpu_area: u64, use_xsave: bool) {
     // SAFETY: runs once at boot with interrupts off; the statics are not used concurrently.
     unsafe {
         let idt = &raw mut IDT;
-        for v in 0..256 {
-            let addr = trap_stubs[v];
+        for (v, &addr) in trap_stubs.iter().enumerate() {
             let ist = match v {
                 8 => 2,
                 2 | 18 => 3,
@@ -118,7 +129,10 @@ pub fn init(fpu_area: u64, use_xsave: bool) {
                 _zero: 0,
             };
         }
-        let ptr = IdtPointer { limit: (size_of::<[IdtEntry; 256]>() - 1) as u16, base: idt as u64 };
+        let ptr = IdtPointer {
+            limit: (size_of::<[IdtEntry; 256]>() - 1) as u16,
+            base: idt as u64,
+        };
         asm!("lidt [{}]", in(reg) &ptr, options(nostack));
 
         let pc = &raw mut PERCPU;
