@@ -359,7 +359,7 @@ impl fmt::Display for ElfError {
             ProgramHeadersOutOfFile { phoff, size, len } => write!(
                 f,
                 "program header table ({size} bytes at offset {phoff:#x}) lies outside the \
-                 file ({len} bytes)"
+                 file ({len} bytes); the file is truncated or corrupt"
             ),
             NoLoadSegment => write!(f, "ELF file has no PT_LOAD segment: nothing to load"),
             SegmentOutOfFile {
@@ -417,7 +417,7 @@ impl fmt::Display for ElfError {
             } => write!(
                 f,
                 "interpreter path (PT_INTERP {offset:#x}+{filesz:#x}) lies outside the file \
-                 ({len} bytes)"
+                 ({len} bytes); the file is truncated or corrupt"
             ),
             InterpTooLong(n) => write!(
                 f,
