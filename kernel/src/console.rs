@@ -111,6 +111,7 @@ pub fn read(buf: &mut [u8]) -> usize {
                 return 0;
             }
         }
-        core::hint::spin_loop();
+        // Nothing yet: idle 1 ms (the UART is polled; its interrupt is not wired up yet).
+        crate::platform::idle_for(1_000_000);
     }
 }

@@ -71,6 +71,7 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
     arch::trap::init(fpu_area, cpu.use_xsave);
     arch::mem::drop_identity_map();
     platform::init_time_and_random(&cpu);
+    arch::apic::init(platform::tsc_per_us());
     exec::start(boot, &cpu)
 }
 
@@ -82,7 +83,8 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
     } else if frame.is_user() {
         user_exception(frame);
     } else if frame.vector >= 32 {
-        // A stray interrupt while in the kernel: nothing is enabled yet, ignore it.
+        // The wake-up timer (or a stray interrupt) while the kernel idles.
+        arch::apic::eoi();
     } else {
         kernel_exception(frame);
     }
@@ -207,7 +209,10 @@ fn user_exception(frame: &mut TrapFrame) {
                 frame.rip
             ),
         ),
-        v if v >= 32 => return,
+        v if v >= 32 => {
+            arch::apic::eoi();
+            return;
+        }
         v => (
             SIGSEGV,
             format!("segmentation fault: exception {v} (rip {:#x})", frame.rip),

@@ -32,6 +32,11 @@ pub fn init_time_and_random(cpu: &arch::setup::CpuInfo) {
     RNG_STATE.store(arch::cpu::rdtsc() | 1, Ordering::Relaxed);
 }
 
+/// The calibrated TSC rate.
+pub fn tsc_per_us() -> u64 {
+    TSC_PER_US.load(Ordering::Relaxed)
+}
+
 /// Record which fds are terminals (kernel option `tty=`).
 pub fn set_tty_mask(mask: u64) {
     TTY_MASK.store(mask, Ordering::Relaxed);
@@ -42,6 +47,27 @@ pub fn monotonic_ns() -> u64 {
     let ticks = arch::cpu::rdtsc().wrapping_sub(TSC_BOOT.load(Ordering::Relaxed));
     let per_us = TSC_PER_US.load(Ordering::Relaxed).max(1);
     (u128::from(ticks) * 1000 / u128::from(per_us)) as u64
+}
+
+/// The TSC value at monotonic time `ns`.
+fn tsc_at(ns: u64) -> u64 {
+    let per_us = TSC_PER_US.load(Ordering::Relaxed).max(1);
+    TSC_BOOT
+        .load(Ordering::Relaxed)
+        .wrapping_add((u128::from(ns) * u128::from(per_us) / 1000) as u64)
+}
+
+/// Idle until the monotonic clock reaches `deadline` (halting between timer interrupts).
+pub fn sleep_until(deadline: u64) {
+    let t = tsc_at(deadline);
+    while monotonic_ns() < deadline {
+        arch::apic::wait_until_tsc(t);
+    }
+}
+
+/// Idle for about `ns` nanoseconds or until an interrupt.
+pub fn idle_for(ns: u64) {
+    arch::apic::wait_until_tsc(tsc_at(monotonic_ns() + ns));
 }
 
 /// A random u64: RDSEED, else RDRAND, else a xorshift over the TSC (not cryptographic; logged once).
@@ -110,9 +136,7 @@ impl kernel_core::platform::Platform for KernelPlatform {
     }
 
     fn sleep_until(&mut self, deadline: u64) {
-        while monotonic_ns() < deadline {
-            core::hint::spin_loop();
-        }
+        sleep_until(deadline);
     }
 
     fn fill_random(&mut self, buf: &mut [u8]) {

@@ -1,6 +1,7 @@
 //! The architecture layer: the only part of nutshell with `unsafe` code. Boot, CPU setup, descriptor
 //! tables, page tables, the syscall and exception entries, and the devices the kernel drives by port I/O.
 
+pub mod apic;
 mod boot;
 pub mod cpu;
 pub mod gdt;
