@@ -68,6 +68,8 @@ pub struct Process {
     pub cwd_path: String,
     /// Path of the executable, for /proc/self/exe.
     pub exe: String,
+    /// The name prctl(PR_SET_NAME) and /proc/self/comm use (at most 15 bytes).
+    pub comm: String,
     pub pid: u32,
     pub umask: u32,
     pub clear_child_tid: u64,
@@ -107,6 +109,7 @@ impl Process {
         rlimits[linux_raw_sys::general::RLIMIT_NOFILE as usize] = Rlimit { cur: 1024, max: 4096 };
         rlimits[linux_raw_sys::general::RLIMIT_CORE as usize] = Rlimit { cur: 0, max: RLIM_INFINITY };
         let cwd = fs.root.clone();
+        let comm = exe.rsplit('/').next().unwrap_or("").chars().take(15).collect();
         Process {
             mm,
             fds: alloc::vec![console(0, 0), console(1, 1), console(2, 1)],
@@ -114,6 +117,7 @@ impl Process {
             cwd,
             cwd_path: String::from("/"),
             exe,
+            comm,
             pid: 1,
             umask: 0o022,
             clear_child_tid: 0,

@@ -310,3 +310,40 @@ pub fn sys_futex(cx: &mut Ctx, a: &Args) -> SysResult {
         _ => Err(Errno::ENOSYS),
     }
 }
+
+/// prctl(2): the process name, dumpable and no-new-privs flags, and the options programs probe at start.
+pub fn sys_prctl(cx: &mut Ctx, a: &Args) -> SysResult {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    const PR_SET_VMA: u64 = 0x5356_4d41;
+    match a[0] {
+        PR_SET_NAME => {
+            let name = cx.p.mm.read_cstr(a[1], 4096)?;
+            let n = name.len().min(15);
+            cx.p.comm = alloc::string::String::from_utf8_lossy(&name[..n]).into_owned();
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut b = [0u8; 16];
+            let c = cx.p.comm.as_bytes();
+            let n = c.len().min(15);
+            b[..n].copy_from_slice(&c[..n]);
+            put(cx, a[1], &b)?;
+            Ok(0)
+        }
+        PR_SET_PDEATHSIG | PR_SET_DUMPABLE | PR_SET_NO_NEW_PRIVS | PR_SET_VMA => Ok(0),
+        PR_GET_PDEATHSIG => {
+            put(cx, a[1], &0u32.to_le_bytes())?;
+            Ok(0)
+        }
+        PR_GET_DUMPABLE => Ok(1),
+        PR_GET_NO_NEW_PRIVS => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -100,6 +100,7 @@ syscall_table! {
     __NR_tkill => misc::sys_tkill,
     __NR_tgkill => misc::sys_tgkill,
     __NR_futex => misc::sys_futex,
+    __NR_prctl => misc::sys_prctl,
     __NR_exit => misc::sys_exit,
     __NR_exit_group => misc::sys_exit,
 }
