@@ -37,6 +37,8 @@ fn rnd_pages(bits: u32) -> u64 {
 /// Boot options that matter to exec.
 struct Options {
     strace: bool,
+    strict: bool,
+    summary: bool,
     env: Vec<Vec<u8>>,
     argv0: Option<Vec<u8>>,
 }
@@ -56,6 +58,8 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
     }
     let opts = Options {
         strace: cmd.flag("strace"),
+        strict: cmd.flag("strict"),
+        summary: cmd.flag("strace-summary"),
         env: cmd.values("env").map(|e| e.as_bytes().to_vec()).collect(),
         argv0: cmd.value("argv0").map(|a| a.as_bytes().to_vec()),
     };
@@ -269,6 +273,10 @@ fn load_and_run(
     let entry = bias + plan.entry;
     let mut process = Process::new(mm, fs, exe);
     process.strace = opts.strace;
+    process.strict = opts.strict;
+    if opts.summary {
+        process.stats = Some(alloc::collections::BTreeMap::new());
+    }
     *crate::PROCESS.lock() = Some(process);
     crate::arch::trap::enter_user(entry, stack.sp)
 }

@@ -105,12 +105,18 @@ fn syscall(frame: &mut TrapFrame) {
     ];
     frame.rax = kernel_core::sys::dispatch(&mut cx, frame.rax, args);
     if let Some(code) = p.exit_code {
-        report_missing(p);
+        report_at_exit(p);
         drop(guard);
         exit(code);
     }
+    if let Some((status, msg)) = p.fatal.take() {
+        log(&msg);
+        report_at_exit(p);
+        drop(guard);
+        exit(status);
+    }
     if let Some(sig) = p.exit_signal {
-        report_missing(p);
+        report_at_exit(p);
         drop(guard);
         let name = SIGNAL_NAMES
             .get(usize::from(sig))
@@ -118,6 +124,16 @@ fn syscall(frame: &mut TrapFrame) {
             .unwrap_or("Real-time signal");
         kill(sig, &format!("killed by signal {sig} ({name})"));
     }
+}
+
+/// What is reported when the program ends: the syscall summary (if asked) and the missing syscalls.
+fn report_at_exit(p: &kernel_core::process::Process) {
+    if let Some(stats) = &p.stats {
+        for line in kernel_core::sys::summary_table(stats) {
+            log(&line);
+        }
+    }
+    report_missing(p);
 }
 
 /// At exit: one line listing the syscalls that returned ENOSYS because nutshell lacks them.

@@ -88,6 +88,12 @@ pub struct Process {
     pub strace: bool,
     /// Unimplemented syscalls seen: number → count.
     pub missing: BTreeMap<u64, u64>,
+    /// End the program at the first unimplemented syscall (status 125).
+    pub strict: bool,
+    /// Per-syscall statistics for the strace -c style summary, when enabled.
+    pub stats: Option<BTreeMap<u64, crate::sys::SyscallStats>>,
+    /// A fatal condition found by a handler: status and message; the kernel reports it and stops.
+    pub fatal: Option<(u8, String)>,
 }
 
 impl Process {
@@ -132,6 +138,9 @@ impl Process {
             exit_signal: None,
             strace: false,
             missing: BTreeMap::new(),
+            strict: false,
+            stats: None,
+            fatal: None,
         }
     }
 

@@ -110,6 +110,14 @@ fn is_exit(nr: u64) -> bool {
     nr == u64::from(linux_raw_sys::general::__NR_exit) || nr == u64::from(linux_raw_sys::general::__NR_exit_group)
 }
 
+/// Calls, errors and time spent in one syscall, for `--strace-summary`.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct SyscallStats {
+    pub calls: u64,
+    pub errors: u64,
+    pub ns: u64,
+}
+
 /// Run syscall `nr` and return the value for rax. Reports unimplemented syscalls once each, and traces.
 pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
     if cx.p.strace && is_exit(nr) {
@@ -117,13 +125,19 @@ pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
         crate::strace::format_noreturn(&mut line, nr, args, &cx.p.mm);
         cx.plat.trace(&line);
     }
+    let start = cx.p.stats.as_ref().map(|_| cx.plat.monotonic_ns());
     let result = match handler(nr) {
         Some(h) => h(cx, &args),
         None => {
             let count = cx.p.missing.entry(nr).or_insert(0);
             *count += 1;
-            if *count == 1 {
-                let name = crate::strace::syscall_name(nr).unwrap_or("unknown");
+            let name = crate::strace::syscall_name(nr).unwrap_or("unknown");
+            if cx.p.strict {
+                cx.p.fatal = Some((
+                    125,
+                    format!("nutshell: syscall {name} ({nr}) is not implemented; stopping (--strict)"),
+                ));
+            } else if *count == 1 {
                 cx.plat.log(&format!("nutshell: syscall {name} ({nr}) is not implemented"));
             }
             Err(Errno::ENOSYS)
@@ -133,6 +147,17 @@ pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
         Ok(v) => v,
         Err(e) => e.to_ret(),
     };
+    if let Some(start) = start {
+        let elapsed = cx.plat.monotonic_ns().saturating_sub(start);
+        if let Some(stats) = cx.p.stats.as_mut() {
+            let s = stats.entry(nr).or_default();
+            s.calls += 1;
+            s.ns += elapsed;
+            if result.is_err() {
+                s.errors += 1;
+            }
+        }
+    }
     if cx.p.strace && !is_exit(nr) {
         let mut line = String::new();
         crate::strace::format_syscall(&mut line, nr, args, ret as i64, &cx.p.mm);
@@ -169,3 +194,36 @@ pub(crate) fn le64(fields: &[u64]) -> alloc::vec::Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+/// The `strace -c` style table of `stats`, sorted by time (then calls), one string per line.
+pub fn summary_table(stats: &alloc::collections::BTreeMap<u64, SyscallStats>) -> alloc::vec::Vec<String> {
+    use core::fmt::Write;
+    let mut rows: alloc::vec::Vec<(u64, SyscallStats)> = stats.iter().map(|(k, v)| (*k, *v)).collect();
+    rows.sort_by(|a, b| b.1.ns.cmp(&a.1.ns).then(b.1.calls.cmp(&a.1.calls)).then(a.0.cmp(&b.0)));
+    let total_ns: u64 = rows.iter().map(|r| r.1.ns).sum();
+    let total_calls: u64 = rows.iter().map(|r| r.1.calls).sum();
+    let total_errors: u64 = rows.iter().map(|r| r.1.errors).sum();
+    let rule = "------ ----------- ----------- --------- --------- ----------------";
+    let mut out = alloc::vec![String::from("% time     seconds  usecs/call     calls    errors syscall"), String::from(rule)];
+    let pct = |ns: u64| if total_ns == 0 { 0.0 } else { ns as f64 * 100.0 / total_ns as f64 };
+    for (nr, s) in &rows {
+        let mut line = String::new();
+        let name = crate::strace::syscall_name(*nr).map(String::from).unwrap_or_else(|| format!("syscall_{nr:#x}"));
+        let errors = if s.errors > 0 { format!("{}", s.errors) } else { String::new() };
+        let _ = write!(
+            line,
+            "{:6.2} {:11.6} {:11} {:9} {:>9} {}",
+            pct(s.ns),
+            s.ns as f64 / 1e9,
+            s.ns / 1000 / s.calls.max(1),
+            s.calls,
+            errors,
+            name
+        );
+        out.push(line);
+    }
+    out.push(String::from(rule));
+    let errors = if total_errors > 0 { format!("{total_errors}") } else { String::new() };
+    out.push(format!("100.00 {:11.6} {:11} {:9} {:>9} total", total_ns as f64 / 1e9, total_ns / 1000 / total_calls.max(1), total_calls, errors));
+    out
+}
