@@ -270,6 +270,17 @@ fn load_and_run(
             &format!("nutshell: {exe}: out of memory building the stack"),
         );
     }
+    *IMAGE.lock() = Some(LoadedImage {
+        symbols: elf_loader::symbols::Symbols::from_image(image),
+        bias,
+        path: exe.clone(),
+        exec_ranges: plan
+            .segments
+            .iter()
+            .filter(|s| s.flags.exec)
+            .map(|s| (bias + s.vaddr, bias + s.vaddr + s.memsz))
+            .collect(),
+    });
     let entry = bias + plan.entry;
     let mut process = Process::new(mm, fs, exe);
     process.strace = opts.strace;
@@ -279,4 +290,110 @@ fn load_and_run(
     }
     *crate::PROCESS.lock() = Some(process);
     crate::arch::trap::enter_user(entry, stack.sp)
+}
+
+/// What crash reports need to know about the loaded program.
+struct LoadedImage {
+    symbols: elf_loader::symbols::Symbols,
+    bias: u64,
+    path: String,
+    exec_ranges: Vec<(u64, u64)>,
+}
+
+static IMAGE: spin::Mutex<Option<LoadedImage>> = spin::Mutex::new(None);
+
+/// `0x55d4c3a1b139 crash_here+0x9 (/fault)` for a code address of the program.
+fn describe(img: &LoadedImage, addr: u64) -> String {
+    match img.symbols.lookup(addr.wrapping_sub(img.bias)) {
+        Some((name, off)) => format!("{addr:#x} {name}+{off:#x} ({})", img.path),
+        None if img
+            .exec_ranges
+            .iter()
+            .any(|(s, e)| (*s..*e).contains(&addr)) =>
+        {
+            format!(
+                "{addr:#x} ({}+{:#x})",
+                img.path,
+                addr.wrapping_sub(img.bias)
+            )
+        }
+        None => format!("{addr:#x}"),
+    }
+}
+
+/// The lines of a crash report: location, registers, stack trace (frame-pointer chain when there is one,
+/// else return-address candidates found on the stack).
+pub fn crash_report(p: &Process, f: &crate::arch::trap::TrapFrame) -> Vec<String> {
+    let guard = IMAGE.lock();
+    let Some(img) = guard.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    out.push(format!("nutshell:   at {}", describe(img, f.rip)));
+    out.push(format!(
+        "nutshell:   rax {:016x} rbx {:016x} rcx {:016x} rdx {:016x}",
+        f.rax, f.rbx, f.rcx, f.rdx
+    ));
+    out.push(format!(
+        "nutshell:   rsi {:016x} rdi {:016x} rbp {:016x} rsp {:016x}",
+        f.rsi, f.rdi, f.rbp, f.rsp
+    ));
+    out.push(format!(
+        "nutshell:   r8  {:016x} r9  {:016x} r10 {:016x} r11 {:016x}",
+        f.r8, f.r9, f.r10, f.r11
+    ));
+    out.push(format!(
+        "nutshell:   r12 {:016x} r13 {:016x} r14 {:016x} r15 {:016x}",
+        f.r12, f.r13, f.r14, f.r15
+    ));
+    out.push(format!(
+        "nutshell:   rip {:016x} rflags {:08x} error {:x}",
+        f.rip, f.rflags, f.error
+    ));
+    let read = |addr: u64| {
+        let mut b = [0u8; 8];
+        p.mm.read(addr, &mut b).ok().map(|_| u64::from_le_bytes(b))
+    };
+    let in_code = |a: u64| img.exec_ranges.iter().any(|(s, e)| (*s..*e).contains(&a));
+    let mut frames = Vec::new();
+    // Frame-pointer chain.
+    let mut rbp = f.rbp;
+    while frames.len() < 16 && rbp >= f.rsp && rbp % 8 == 0 {
+        let (Some(next), Some(ret)) = (read(rbp), read(rbp + 8)) else {
+            break;
+        };
+        if !in_code(ret) {
+            break;
+        }
+        frames.push(ret);
+        if next <= rbp {
+            break;
+        }
+        rbp = next;
+    }
+    // Without frame pointers: words on the stack that point into the program's code.
+    if frames.is_empty() {
+        let mut sp = f.rsp;
+        for _ in 0..512 {
+            if frames.len() >= 8 {
+                break;
+            }
+            let Some(v) = read(sp) else { break };
+            // A return address never points at the first byte of a function.
+            let at_start = img
+                .symbols
+                .lookup(v.wrapping_sub(img.bias))
+                .is_some_and(|(_, off)| off == 0);
+            if in_code(v) && !at_start {
+                frames.push(v);
+            }
+            sp += 8;
+        }
+    }
+    out.push(String::from("nutshell:   stack trace:"));
+    out.push(format!("nutshell:     #0 {}", describe(img, f.rip)));
+    for (i, a) in frames.iter().enumerate() {
+        out.push(format!("nutshell:     #{} {}", i + 1, describe(img, *a)));
+    }
+    out
 }

@@ -234,7 +234,7 @@ fn user_exception(frame: &mut TrapFrame) {
             format!("segmentation fault: exception {v} (rip {:#x})", frame.rip),
         ),
     };
-    kill(sig, &what)
+    kill_fault(sig, &what, frame)
 }
 
 /// End the program as if by signal `sig`: status 128 + sig, one line on stderr.
@@ -325,6 +325,23 @@ fn kernel_exception(frame: &TrapFrame) -> ! {
             frame.rsp
         ),
     )
+}
+
+/// End the program for a fault: the one-line reason, then where it happened (symbolized), the
+/// registers and a short stack trace, then status 128 + sig.
+fn kill_fault(sig: u8, what: &str, frame: &TrapFrame) -> ! {
+    let exe = PROCESS
+        .lock()
+        .as_ref()
+        .map(|p| p.exe.clone())
+        .unwrap_or_default();
+    log(&format!("nutshell: {exe}: {what}"));
+    if let Some(p) = PROCESS.lock().as_ref() {
+        for line in exec::crash_report(p, frame) {
+            log(&line);
+        }
+    }
+    exit(128 + sig)
 }
 
 /// The panic handler's report.

@@ -25,6 +25,7 @@ extern crate alloc;
 
 pub mod elf;
 pub mod stack;
+pub mod symbols;
 
 pub use elf::{
     parse, ElfError, ElfKind, Flags, LoadPlan, Segment, MAX_INTERP_LEN, MAX_PHDR_TABLE_SIZE,
