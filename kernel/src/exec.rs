@@ -358,7 +358,7 @@ pub fn crash_report(p: &Process, f: &crate::arch::trap::TrapFrame) -> Vec<String
     let mut frames = Vec::new();
     // Frame-pointer chain.
     let mut rbp = f.rbp;
-    while frames.len() < 16 && rbp >= f.rsp && rbp % 8 == 0 {
+    while frames.len() < 16 && rbp >= f.rsp && rbp.is_multiple_of(8) {
         let (Some(next), Some(ret)) = (read(rbp), read(rbp + 8)) else {
             break;
         };
