@@ -41,11 +41,16 @@ struct Options {
     summary: bool,
     env: Vec<Vec<u8>>,
     argv0: Option<Vec<u8>>,
+    /// Fixed load address for a PIE program (for debuggers); random when absent.
+    load_base: Option<u64>,
 }
 
 /// Load the program named by the command line and run it. Never returns.
 pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
     let cmd = Cmdline::parse(&boot.cmdline);
+    if let Some(level) = cmd.value("log") {
+        crate::set_log_level(level);
+    }
     if cmd.value("console") == Some("framed") {
         crate::console::set_framed();
     }
@@ -62,6 +67,9 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         summary: cmd.flag("strace-summary"),
         env: cmd.values("env").map(|e| e.as_bytes().to_vec()).collect(),
         argv0: cmd.value("argv0").map(|a| a.as_bytes().to_vec()),
+        load_base: cmd
+            .value("load_base")
+            .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()),
     };
     let Some((pa, size)) = boot.initrd.filter(|(_, s)| *s > 0) else {
         fail(
@@ -170,10 +178,24 @@ fn load_and_run(
     let mmap_base = page_floor(stack_top - stack_rlimit - (128 << 20) - rnd_pages(MMAP_RND_BITS));
     let mut mm = AddressSpace::new(Box::new(pt), mmap_base);
 
-    let bias = match plan.kind {
-        ElfKind::Dyn => ET_DYN_BASE + rnd_pages(MMAP_RND_BITS) - plan.min_vaddr,
-        ElfKind::Exec => 0,
+    let bias = match (plan.kind, opts.load_base) {
+        (ElfKind::Dyn, Some(base)) => page_floor(base).wrapping_sub(plan.min_vaddr),
+        (ElfKind::Dyn, None) => ET_DYN_BASE + rnd_pages(MMAP_RND_BITS) - plan.min_vaddr,
+        (ElfKind::Exec, _) => 0,
     };
+    let (total, free) = crate::arch::mem::memory_stats();
+    crate::log_at(
+        crate::LOG_DEBUG,
+        &format!(
+            "nutshell: {exe}: loaded at {:#x} (entry {:#x}), stack top {stack_top:#x}, mmap base {mmap_base:#x}; \
+             memory {} MiB, {} MiB free; TSC {} MHz",
+            bias + plan.min_vaddr,
+            bias + plan.entry,
+            total >> 20,
+            free >> 20,
+            crate::platform::tsc_per_us()
+        ),
+    );
     for seg in &plan.segments {
         let start = page_floor(bias + seg.vaddr);
         let end = page_ceil(bias + seg.vaddr + seg.memsz).unwrap_or(start);

@@ -28,9 +28,41 @@ pub const STATUS_NOTFOUND: u8 = 127;
 /// The running program, once exec succeeded.
 static PROCESS: Mutex<Option<kernel_core::process::Process>> = Mutex::new(None);
 
-/// Log a kernel message line.
+/// Kernel message levels (`log=` option): error, warn, info, debug, trace.
+pub const LOG_ERROR: u8 = 0;
+pub const LOG_WARN: u8 = 1;
+pub const LOG_INFO: u8 = 2;
+pub const LOG_DEBUG: u8 = 3;
+static LOG_LEVEL: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(LOG_INFO);
+
+/// Set the most verbose level shown, from its name. Unknown names are an error message.
+pub fn set_log_level(name: &str) {
+    let level = match name {
+        "error" => LOG_ERROR,
+        "warn" => LOG_WARN,
+        "info" => LOG_INFO,
+        "debug" => LOG_DEBUG,
+        "trace" => LOG_DEBUG + 1,
+        _ => {
+            log(&format!(
+                "nutshell: unknown log level '{name}' (error, warn, info, debug, trace)"
+            ));
+            return;
+        }
+    };
+    LOG_LEVEL.store(level, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Log a kernel message line at `level`.
+pub fn log_at(level: u8, msg: &str) {
+    if level <= LOG_LEVEL.load(core::sync::atomic::Ordering::Relaxed) {
+        console::write(Channel::Log, msg.as_bytes());
+    }
+}
+
+/// Log an error: always shown.
 pub fn log(msg: &str) {
-    console::write(Channel::Log, msg.as_bytes());
+    log_at(LOG_ERROR, msg);
 }
 
 /// Report the final status and stop the machine.

@@ -21,7 +21,10 @@ pub fn init_time_and_random(cpu: &arch::setup::CpuInfo) {
         Some(t) => {
             TSC_PER_US.store(t, Ordering::Relaxed);
         }
-        None => crate::log("nutshell: no PIT to calibrate the TSC: assuming 1 GHz"),
+        None => crate::log_at(
+            crate::LOG_WARN,
+            "nutshell: no PIT to calibrate the TSC: assuming 1 GHz",
+        ),
     }
     BOOT_UNIX_NS.store(
         arch::time::rtc_unix_seconds() * 1_000_000_000,
@@ -147,7 +150,7 @@ impl kernel_core::platform::Platform for KernelPlatform {
     }
 
     fn log(&mut self, line: &str) {
-        crate::log(line);
+        crate::log_at(crate::LOG_WARN, line);
     }
 
     fn trace(&mut self, line: &str) {
