@@ -89,8 +89,18 @@ pub fn wait_until_tsc(deadline: u64) {
         write(REG_TIMER_INIT, ticks.clamp(1, u64::from(u32::MAX)) as u32);
     }
     // SAFETY: `sti; hlt` lets the timer (or another interrupt) wake us; the interrupt shadow of sti makes
-    // the pair atomic, and interrupts are disabled again right after. Interrupt entries use IST stacks.
-    unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+    // the pair atomic, and interrupts are disabled again right after. The interrupt frame is pushed on
+    // this stack, so the 128-byte red zone below rsp is stepped over first.
+    unsafe {
+        core::arch::asm!(
+            "sub rsp, 128",
+            "sti",
+            "hlt",
+            "cli",
+            "add rsp, 128",
+            options(nomem)
+        )
+    };
     if deadline_mode {
         wrmsr(MSR_TSC_DEADLINE, 0);
     } else {

@@ -27,7 +27,7 @@ const STACK_SIZE: usize = 64 * 1024;
 #[repr(C, align(16))]
 struct Stack([u8; STACK_SIZE]);
 
-/// IST 1: exceptions; IST 2: double fault; IST 3: NMI and machine check; the ring-0 stack for traps from
+/// IST 1: spare; IST 2: double fault; IST 3: NMI and machine check; the ring-0 stack for traps from
 /// ring 3 is the syscall stack (set by `set_kernel_stack`).
 static mut IST_STACKS: [Stack; 3] = [const { Stack([0; STACK_SIZE]) }; 3];
 

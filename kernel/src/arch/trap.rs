@@ -114,10 +114,13 @@ pub fn init(fpu_area: u64, use_xsave: bool) {
     unsafe {
         let idt = &raw mut IDT;
         for (v, &addr) in trap_stubs.iter().enumerate() {
+            // Traps from ring 3 land on the thread's kernel stack (TSS.RSP0). In ring 0 the kernel only
+            // takes interrupts inside `apic::wait_until_tsc`, which keeps its red zone clear; exceptions
+            // there are fatal. Double fault, NMI and machine check get stacks of their own.
             let ist = match v {
                 8 => 2,
                 2 | 18 => 3,
-                _ => 1,
+                _ => 0,
             };
             (*idt)[v] = IdtEntry {
                 off_lo: addr as u16,
