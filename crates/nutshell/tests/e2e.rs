@@ -334,10 +334,24 @@ fn cat_piped_stdin() {
     let cat = guest("cat");
     let mut cmd = std::process::Command::new(nutshell_bin());
     cmd.arg("run").arg(&cat);
-    run_with_timeout(cmd, Some(&data), TIMEOUT)
+    // A generous limit: this is about bytes arriving intact, not about speed.
+    run_with_timeout(cmd, Some(&data), 2 * TIMEOUT)
         .expect_code(0)
         .expect_stdout(&cat_expectation(&data))
         .expect_stderr("");
+}
+
+#[test]
+fn cat_small_stdin() {
+    // The first bytes must not be lost while the VM boots.
+    for data in [&b"abc"[..], b"x", b"line\n"] {
+        let mut cmd = std::process::Command::new(nutshell_bin());
+        cmd.arg("run").arg(guest("cat"));
+        run_with_timeout(cmd, Some(data), TIMEOUT)
+            .expect_code(0)
+            .expect_stdout(&cat_expectation(data))
+            .expect_stderr("");
+    }
 }
 
 #[test]
