@@ -93,7 +93,7 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
             .unwrap_or(b"init");
         let mut p = b"/".to_vec();
         p.extend_from_slice(base);
-        if fs.insert(&p, 0o100755, initrd).is_err() {
+        if fs.insert_static(&p, 0o100755, initrd).is_err() {
             fail(
                 STATUS_KERNEL,
                 "nutshell: cannot store the program in the root filesystem",
@@ -104,7 +104,7 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         for e in kernel_core::cpio::entries(initrd) {
             match e {
                 Ok(e) => {
-                    let _ = fs.insert(e.name, e.mode, e.data);
+                    let _ = fs.insert_static(e.name, e.mode, e.data);
                 }
                 Err(err) => fail(STATUS_KERNEL, &format!("nutshell: initrd: {err}")),
             }
@@ -135,7 +135,8 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
             &format!("nutshell: {shown}: no such file in the root filesystem"),
         ),
     };
-    let image: Vec<u8> = match &node.lock().content {
+    // File data from the initrd is borrowed, so this clone copies nothing.
+    let image: alloc::borrow::Cow<'static, [u8]> = match &node.lock().content {
         Content::File(d) => d.clone(),
         Content::Dir(_) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: is a directory")),
         Content::Symlink(_) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: cannot resolve")),

@@ -211,15 +211,12 @@ fn user_exception(frame: &mut TrapFrame) {
             match result {
                 Some(Ok(())) => return,
                 Some(Err(FaultError::OutOfMemory)) => {
-                    let (total, _) = arch::mem::memory_stats();
-                    kill(
-                        SIGKILL,
-                        &format!(
-                            "out of memory: {} MiB guest, raise --mem (page fault at {addr:#x}, rip {:#x})",
-                            total >> 20,
-                            frame.rip
-                        ),
-                    );
+                    log(&format!(
+                        "nutshell: out of memory: {} guest, raise --mem (page fault at {addr:#x}, rip {:#x})",
+                        arch::mem::ram_text(),
+                        frame.rip
+                    ));
+                    exit(128 + SIGKILL);
                 }
                 _ => (
                     SIGSEGV,
@@ -376,12 +373,67 @@ fn kill_fault(sig: u8, what: &str, frame: &TrapFrame) -> ! {
     exit(128 + sig)
 }
 
-/// The panic handler's report.
-fn kernel_panic(info: &core::panic::PanicInfo) -> ! {
-    let mut msg = String::from("nutshell: kernel panic: ");
-    let _ = write!(msg, "{}", info.message());
-    if let Some(l) = info.location() {
-        let _ = write!(msg, " at {}:{}", l.file(), l.line());
+/// A fixed buffer for messages written when the heap cannot be used.
+struct StackBuf {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
     }
-    fail(STATUS_KERNEL, &msg)
+}
+
+/// The panic handler's report (without allocating: the heap may be why we are here).
+fn kernel_panic(info: &core::panic::PanicInfo) -> ! {
+    let mut msg = StackBuf {
+        buf: [0; 512],
+        len: 0,
+    };
+    if arch::mem::HEAP_EXHAUSTED.load(core::sync::atomic::Ordering::Relaxed) {
+        let b = arch::mem::ram_bytes();
+        if b % (1 << 20) == 0 {
+            let _ = write!(
+                msg,
+                "nutshell: out of memory: {} MiB guest, raise --mem",
+                b >> 20
+            );
+        } else {
+            let _ = write!(
+                msg,
+                "nutshell: out of memory: {} KiB guest, raise --mem",
+                b >> 10
+            );
+        }
+    } else {
+        let _ = write!(msg, "nutshell: kernel panic: {}", info.message());
+        if let Some(l) = info.location() {
+            let _ = write!(msg, " at {}:{}", l.file(), l.line());
+        }
+    }
+    let text = core::str::from_utf8(&msg.buf[..msg.len]).unwrap_or("nutshell: kernel panic");
+    console::write(Channel::Log, text.as_bytes());
+    // Memory running out under a program ends it like Linux's OOM killer would (SIGKILL).
+    let oom = arch::mem::HEAP_EXHAUSTED.load(core::sync::atomic::Ordering::Relaxed);
+    let running = PROCESS.try_lock().is_some_and(|p| p.is_some());
+    let status: u8 = if oom && running {
+        128 + SIGKILL
+    } else {
+        STATUS_KERNEL
+    };
+    console::write(
+        Channel::Exit,
+        if status == STATUS_KERNEL {
+            b"exit 125"
+        } else {
+            b"exit 137"
+        },
+    );
+    arch::cpu::outl(0xf4, u32::from(status));
+    arch::setup::acpi_poweroff();
+    arch::cpu::halt_forever()
 }

@@ -1,6 +1,7 @@
 //! The in-memory root filesystem (a tmpfs), filled from the cpio initrd. Paths resolve with `.`, `..` and
 //! symbolic links (ELOOP after 40), as Linux's path walk does.
 
+use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -13,10 +14,10 @@ pub const MAX_SYMLINKS: usize = 40;
 /// Linux's PATH_MAX.
 pub const PATH_MAX: usize = 4096;
 
-/// What an inode holds.
+/// What an inode holds. File data borrowed from the initrd stays in place until first written.
 pub enum Content {
     Dir(BTreeMap<Vec<u8>, Inode>),
-    File(Vec<u8>),
+    File(Cow<'static, [u8]>),
     Symlink(Vec<u8>),
 }
 
@@ -46,7 +47,8 @@ impl Node {
     pub fn size(&self) -> u64 {
         match &self.content {
             Content::Dir(_) => 4096,
-            Content::File(d) | Content::Symlink(d) => d.len() as u64,
+            Content::File(d) => d.len() as u64,
+            Content::Symlink(d) => d.len() as u64,
         }
     }
 }
@@ -79,6 +81,15 @@ impl Fs {
     /// stat mode) and `data`, creating missing parent directories. An existing entry is replaced, except a
     /// directory which only gets its permissions updated.
     pub fn insert(&mut self, path: &[u8], mode: u32, data: &[u8]) -> Result<(), Errno> {
+        self.insert_data(path, mode, Cow::Owned(data.to_vec()))
+    }
+
+    /// Like [`Fs::insert`], with data that lives as long as the kernel (the initrd): not copied.
+    pub fn insert_static(&mut self, path: &[u8], mode: u32, data: &'static [u8]) -> Result<(), Errno> {
+        self.insert_data(path, mode, Cow::Borrowed(data))
+    }
+
+    fn insert_data(&mut self, path: &[u8], mode: u32, data: Cow<'static, [u8]>) -> Result<(), Errno> {
         let comps: Vec<&[u8]> = path.split(|c| *c == b'/').filter(|c| !c.is_empty() && *c != b".").collect();
         let Some((last, parents)) = comps.split_last() else { return Ok(()) };
         let mut dir = self.root.clone();
@@ -104,8 +115,8 @@ impl Fs {
         }
         let content = match mode & 0o170000 {
             0o040000 => Content::Dir(BTreeMap::new()),
-            0o120000 => Content::Symlink(data.to_vec()),
-            0o100000 | 0 => Content::File(data.to_vec()),
+            0o120000 => Content::Symlink(data.into_owned()),
+            0o100000 | 0 => Content::File(data),
             _ => return Ok(()), // devices, fifos and sockets from an archive are skipped
         };
         let is_dir = matches!(content, Content::Dir(_));

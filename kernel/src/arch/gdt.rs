@@ -22,7 +22,7 @@ pub struct Tss {
     iomap_base: u16,
 }
 
-const STACK_SIZE: usize = 64 * 1024;
+const STACK_SIZE: usize = 16 * 1024;
 
 #[repr(C, align(16))]
 struct Stack([u8; STACK_SIZE]);

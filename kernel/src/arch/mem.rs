@@ -67,6 +67,11 @@ pub struct Region {
 /// Set up the frame allocator from the RAM regions, keeping `reserved` ranges (kernel, initrd, boot
 /// data) out of it.
 pub fn init_frames(ram: &[Region], reserved: &[Region]) -> Result<(), &'static str> {
+    // The highest RAM address is what `-m` asked for (below the 32-bit PCI hole).
+    RAM_BYTES.store(
+        ram.iter().map(|r| r.end).max().unwrap_or(0),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     let top = ram
         .iter()
         .map(|r| r.end)
@@ -97,7 +102,8 @@ pub fn init_frames(ram: &[Region], reserved: &[Region]) -> Result<(), &'static s
     unsafe { ptr::write_bytes(f.bitmap, 0, words) };
     let bm_end = bm + bytes;
     for r in ram {
-        let s = r.start.max(1 << 20).next_multiple_of(PAGE_SIZE);
+        // Page 0 stays unused; the rest of low memory is as good as any.
+        let s = r.start.max(PAGE_SIZE).next_multiple_of(PAGE_SIZE);
         let e = r.end.min(top) & !(PAGE_SIZE - 1);
         let mut a = s;
         while a < e {
@@ -175,6 +181,23 @@ pub fn free_frame(pa: u64) {
     }
 }
 
+static RAM_BYTES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Guest RAM in bytes as the firmware reported it (what `--mem` asked for).
+pub fn ram_bytes() -> u64 {
+    RAM_BYTES.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// "64 MiB" or "2560 KiB": the guest's RAM for messages.
+pub fn ram_text() -> alloc::string::String {
+    let b = ram_bytes();
+    if b % (1 << 20) == 0 {
+        alloc::format!("{} MiB", b >> 20)
+    } else {
+        alloc::format!("{} KiB", b >> 10)
+    }
+}
+
 /// (total, free) bytes of page frames.
 pub fn memory_stats() -> (u64, u64) {
     let f = FRAMES.lock();
@@ -184,17 +207,27 @@ pub fn memory_stats() -> (u64, u64) {
 /// Grows the heap with contiguous frames when it runs out.
 pub struct GrowHeap;
 
+/// Set when the heap could not grow: the panic that follows is reported as "out of memory".
+pub static HEAP_EXHAUSTED: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
 impl OomHandler for GrowHeap {
     fn handle_oom(talc: &mut Talc<Self>, layout: Layout) -> Result<(), ()> {
-        let want = (layout.size() + layout.align() + 4096).max(2 << 20);
-        let pages = want.div_ceil(PAGE_SIZE as usize);
-        let pa = alloc_contiguous(pages).ok_or(())?;
-        let base = phys_to_virt(pa);
-        // SAFETY: the frames were just taken from the allocator and belong to the heap from now on.
-        unsafe {
-            talc.claim(Span::new(base, base.add(pages * PAGE_SIZE as usize)))?;
+        let need = layout.size() + layout.align() + 256;
+        // Grow by 1 MiB when possible, else by what this allocation needs.
+        for want in [need.max(1 << 20), need.max(64 << 10), need] {
+            let pages = want.div_ceil(PAGE_SIZE as usize);
+            if let Some(pa) = alloc_contiguous(pages) {
+                let base = phys_to_virt(pa);
+                // SAFETY: the frames were just taken from the allocator and belong to the heap from now on.
+                unsafe {
+                    talc.claim(Span::new(base, base.add(pages * PAGE_SIZE as usize)))?;
+                }
+                return Ok(());
+            }
         }
-        Ok(())
+        HEAP_EXHAUSTED.store(true, core::sync::atomic::Ordering::Relaxed);
+        Err(())
     }
 }
 

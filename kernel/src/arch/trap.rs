@@ -69,7 +69,7 @@ static mut PERCPU: PerCpu = PerCpu {
     use_xsave: 0,
 };
 
-const SYSCALL_STACK_SIZE: usize = 128 * 1024;
+const SYSCALL_STACK_SIZE: usize = 64 * 1024;
 #[repr(C, align(16))]
 struct Stack([u8; SYSCALL_STACK_SIZE]);
 static mut SYSCALL_STACK: Stack = Stack([0; SYSCALL_STACK_SIZE]);
