@@ -396,7 +396,7 @@ fn kernel_panic(info: &core::panic::PanicInfo) -> ! {
     };
     if arch::mem::HEAP_EXHAUSTED.load(core::sync::atomic::Ordering::Relaxed) {
         let b = arch::mem::ram_bytes();
-        if b % (1 << 20) == 0 {
+        if b.is_multiple_of(1 << 20) {
             let _ = write!(
                 msg,
                 "nutshell: out of memory: {} MiB guest, raise --mem",

@@ -191,7 +191,7 @@ pub fn ram_bytes() -> u64 {
 /// "64 MiB" or "2560 KiB": the guest's RAM for messages.
 pub fn ram_text() -> alloc::string::String {
     let b = ram_bytes();
-    if b % (1 << 20) == 0 {
+    if b.is_multiple_of(1 << 20) {
         alloc::format!("{} MiB", b >> 20)
     } else {
         alloc::format!("{} KiB", b >> 10)
