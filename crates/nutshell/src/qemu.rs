@@ -1,0 +1,183 @@
+//! The QEMU command line for one nutshell VM, and finding QEMU.
+//!
+//! The VM: `-M microvm` (no firmware, fastest) or `-M pc` (SeaBIOS, kept off the serial port
+//! with `etc/sercon-port`), TCG or KVM with `-cpu max`, no default devices, no display, no
+//! reboot (a triple fault stops QEMU), `isa-debug-exit` on port 0xf4 for the exit status, the
+//! kernel booted through PVH with `-kernel`, the program as `-initrd`, and COM1 on a socket
+//! whose other end nutshell holds (`-chardev socket,fd=N`: no path, no listening, no race).
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Accel, Machine, MemSize};
+
+/// The QEMU binary looked up in PATH.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// Why QEMU cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum QemuError {
+    /// Not in PATH.
+    #[error("{QEMU} not found: install it with 'apt-get install qemu-system-x86'")]
+    NotFound,
+    /// `--accel kvm` without a usable /dev/kvm.
+    #[error("KVM is not available: /dev/kvm: {0}; use --accel tcg")]
+    NoKvm(String),
+}
+
+/// The accelerator actually used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accelerator {
+    /// QEMU's emulator.
+    Tcg,
+    /// Linux KVM.
+    Kvm,
+}
+
+/// Choose the accelerator. `auto` is TCG: KVM under nested virtualisation may be unable to
+/// run the kernel's ring-0 code, and a failed KVM start cannot be told from a kernel bug, so
+/// KVM is used only when asked for with `--accel kvm` (or `NUTSHELL_ACCEL=kvm`), and then
+/// /dev/kvm must open.
+pub fn choose_accel(accel: Accel) -> Result<Accelerator, QemuError> {
+    match accel {
+        Accel::Auto | Accel::Tcg => Ok(Accelerator::Tcg),
+        Accel::Kvm => std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .map(|_| Accelerator::Kvm)
+            .map_err(|e| QemuError::NoKvm(crate::program::describe(&e))),
+    }
+}
+
+/// Find `qemu-system-x86_64` in `path_var` (PATH).
+pub fn find(path_var: Option<&OsStr>) -> Result<PathBuf, QemuError> {
+    crate::program::resolve(OsStr::new(QEMU), path_var).map_err(|_| QemuError::NotFound)
+}
+
+/// Everything the QEMU command line depends on.
+#[derive(Debug, Clone)]
+pub struct VmConfig<'a> {
+    /// `-M`.
+    pub machine: Machine,
+    /// `-accel`.
+    pub accel: Accelerator,
+    /// `-m`.
+    pub mem: MemSize,
+    /// `-kernel`.
+    pub kernel: &'a Path,
+    /// `-initrd`.
+    pub initrd: &'a Path,
+    /// `-append`.
+    pub cmdline: &'a [u8],
+    /// The inherited socket for COM1.
+    pub console_fd: RawFd,
+}
+
+/// QEMU's arguments (without the program name).
+pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
+    match vm.machine {
+        Machine::Microvm => push(&["-M", "microvm"]),
+        // SeaBIOS prints on COM1 unless told that the serial console is at port 0.
+        Machine::Pc => push(&["-M", "pc", "-fw_cfg", "name=etc/sercon-port,string=0"]),
+    }
+    match vm.accel {
+        Accelerator::Tcg => push(&["-accel", "tcg"]),
+        Accelerator::Kvm => push(&["-accel", "kvm"]),
+    }
+    push(&[
+        "-cpu",
+        "max",
+        "-m",
+        &vm.mem.to_string(),
+        "-nodefaults",
+        "-no-user-config",
+        "-no-reboot",
+        "-display",
+        "none",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        "-chardev",
+        &format!("socket,id=con,fd={}", vm.console_fd),
+        "-serial",
+        "chardev:con",
+    ]);
+    args.push("-kernel".into());
+    args.push(vm.kernel.as_os_str().to_owned());
+    args.push("-initrd".into());
+    args.push(vm.initrd.as_os_str().to_owned());
+    args.push("-append".into());
+    args.push(OsStr::from_bytes(vm.cmdline).to_owned());
+    args
+}
+
+/// The value the guest wrote to `isa-debug-exit`, from QEMU's exit code `(value << 1) | 1`.
+pub fn debug_exit_value(code: i32) -> Option<u8> {
+    if code & 1 == 1 {
+        u8::try_from(code >> 1).ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(machine: Machine) -> VmConfig<'static> {
+        VmConfig {
+            machine,
+            accel: Accelerator::Tcg,
+            mem: MemSize(64 << 20),
+            kernel: Path::new("/t/kernel"),
+            initrd: Path::new("/t/initrd,with,commas"),
+            cmdline: b"'console=framed' -- '/a b'",
+            console_fd: 7,
+        }
+    }
+
+    #[test]
+    fn microvm_command_line() {
+        let args = args(&config(Machine::Microvm));
+        let text: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+        assert_eq!(
+            text.join(" "),
+            "-M microvm -accel tcg -cpu max -m 64M -nodefaults -no-user-config -no-reboot \
+             -display none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+             -chardev socket,id=con,fd=7 -serial chardev:con -kernel /t/kernel \
+             -initrd /t/initrd,with,commas -append 'console=framed' -- '/a b'"
+        );
+    }
+
+    #[test]
+    fn pc_silences_seabios() {
+        let args = args(&config(Machine::Pc));
+        let pos = args.iter().position(|a| a == "-fw_cfg").expect("-fw_cfg");
+        assert_eq!(args[pos + 1], "name=etc/sercon-port,string=0");
+        assert_eq!(args[1], "pc");
+    }
+
+    #[test]
+    fn accelerators() {
+        assert_eq!(choose_accel(Accel::Auto).ok(), Some(Accelerator::Tcg));
+        assert_eq!(choose_accel(Accel::Tcg).ok(), Some(Accelerator::Tcg));
+        assert_eq!(debug_exit_value(1), Some(0));
+        assert_eq!(debug_exit_value(251), Some(125));
+        assert_eq!(debug_exit_value(0), None);
+        assert_eq!(debug_exit_value(2), None);
+    }
+
+    #[test]
+    fn missing_qemu() {
+        let empty = tempfile::tempdir().expect("tempdir");
+        let err = find(Some(empty.path().as_os_str())).expect_err("not found");
+        assert_eq!(
+            err.to_string(),
+            "qemu-system-x86_64 not found: install it with 'apt-get install qemu-system-x86'"
+        );
+    }
+}
