@@ -15,5 +15,7 @@ pub mod platform;
 pub mod process;
 pub mod strace;
 pub mod sys;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod uaccess;
 pub mod vfs;
