@@ -1,6 +1,6 @@
 //! Command-line arguments of `nutshell`, declared with clap's derive API.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -23,21 +23,27 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a Linux x86_64 program in a fresh VM and exit with its status.
-    #[command(after_long_help = RUN_AFTER_HELP)]
+    #[command(
+        after_long_help = RUN_AFTER_HELP,
+        override_usage = "nutshell run [OPTIONS] [--] PROGRAM [ARGS]..."
+    )]
     Run(RunArgs),
     /// Write the embedded kernel image (an ELF with a PVH entry point) to a file.
-    #[command(
-        after_long_help = "Boot it by hand with, for example:\n  qemu-system-x86_64 -M microvm \
-                           -accel tcg -cpu max -nodefaults -display none -serial stdio \\\n    \
-                           -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel FILE \
-                           -initrd PROGRAM -append 'PROGRAM ARGS...'"
-    )]
+    #[command(after_long_help = KERNEL_AFTER_HELP)]
     Kernel {
         /// Where to write the image.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
     },
 }
+
+const KERNEL_AFTER_HELP: &str = "\
+Boot it by hand, with the program as the initrd and the console on stdio:
+  qemu-system-x86_64 -M microvm -accel tcg -cpu max -m 256M \\
+    -nodefaults -no-reboot -display none -serial stdio \\
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \\
+    -kernel FILE -initrd PROGRAM -append 'PROGRAM ARGS...'
+QEMU then exits with 2*STATUS+1.";
 
 const RUN_AFTER_HELP: &str = "\
 Exit status:
@@ -85,23 +91,35 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub log: Option<LogLevel>,
 
-    /// The program: a path on this host, or a name looked up in PATH.
-    #[arg(value_name = "PROGRAM", required = true)]
-    pub program: OsString,
-
-    /// Arguments passed to the program (everything after PROGRAM, options included).
+    /// PROGRAM (a path on this host, or a name looked up in PATH) and its arguments: everything
+    /// after PROGRAM goes to the program, options included.
     #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
+        value_names = ["PROGRAM", "ARGS"],
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
     )]
-    pub args: Vec<OsString>,
+    pub command: Vec<OsString>,
+}
+
+impl RunArgs {
+    /// PROGRAM as typed.
+    pub fn program(&self) -> &OsStr {
+        self.command
+            .first()
+            .map_or(OsStr::new(""), OsString::as_os_str)
+    }
+
+    /// The program's arguments.
+    pub fn args(&self) -> &[OsString] {
+        self.command.get(1..).unwrap_or_default()
+    }
 }
 
 /// `--accel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Accel {
-    /// tcg (see --help).
+    /// tcg for now (KVM only when asked for).
     Auto,
     /// QEMU's portable emulator.
     Tcg,
@@ -267,13 +285,29 @@ mod tests {
             "nutshell", "run", "--strace", "ls", "-l", "--all", "--", "x",
         ]);
         assert!(args.strace);
-        assert_eq!(args.program, "ls");
-        assert_eq!(args.args, ["-l", "--all", "--", "x"]);
+        assert_eq!(args.program(), "ls");
+        assert_eq!(args.args(), ["-l", "--all", "--", "x"]);
+
+        // nutshell's own options after PROGRAM belong to the program.
+        let args = run_args(&[
+            "nutshell", "run", "--env", "A=1", "prog", "--env", "X=1", "--strace", "--", "",
+        ]);
+        assert!(!args.strace);
+        assert_eq!(args.env.len(), 1);
+        assert_eq!(args.program(), "prog");
+        assert_eq!(args.args(), ["--env", "X=1", "--strace", "--", ""]);
 
         let args = run_args(&["nutshell", "run", "--", "--weird", "--mem", "1G"]);
-        assert_eq!(args.program, "--weird");
-        assert_eq!(args.args, ["--mem", "1G"]);
+        assert_eq!(args.program(), "--weird");
+        assert_eq!(args.args(), ["--mem", "1G"]);
         assert_eq!(args.mem, MemSize(256 << 20));
+
+        let args = run_args(&["nutshell", "run", "/bin/true"]);
+        assert_eq!(args.program(), "/bin/true");
+        assert!(args.args().is_empty());
+
+        // A mistyped option is an error, not a program name.
+        assert!(Cli::try_parse_from(["nutshell", "run", "--bogus", "prog"]).is_err());
     }
 
     #[test]
@@ -300,7 +334,7 @@ mod tests {
         assert_eq!(args.accel, Accel::Tcg);
         assert_eq!(args.machine, Machine::Pc);
         assert_eq!(args.log, Some(LogLevel::Debug));
-        assert!(args.args.is_empty());
+        assert!(args.args().is_empty());
         assert!(Cli::try_parse_from(["nutshell", "run"]).is_err());
         assert!(Cli::try_parse_from(["nutshell", "run", "--env", "=1", "x"]).is_err());
     }

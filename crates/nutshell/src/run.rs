@@ -131,8 +131,8 @@ pub fn run(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunErr
     let interrupts = Interrupts::install(catch_signals).map_err(RunError::Console)?;
     let verbose = args.log >= Some(LogLevel::Debug);
 
-    let path = program::resolve(&args.program, path_var.as_deref())?;
-    let program = program::load(&args.program, &path)?;
+    let path = program::resolve(args.program(), path_var.as_deref())?;
+    let program = program::load(args.program(), &path)?;
     let qemu_path = qemu::find(path_var.as_deref())?;
     let accel = qemu::choose_accel(args.accel)?;
 
@@ -146,7 +146,7 @@ pub fn run(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunErr
     write_initrd(&initrd_path, &program).map_err(|e| match e {
         CpioError::Io(e) => RunError::Temp(e),
         error => RunError::Pack {
-            program: args.program.to_string_lossy().into_owned(),
+            program: args.program().to_string_lossy().into_owned(),
             error,
         },
     })?;
@@ -157,9 +157,9 @@ pub fn run(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunErr
         strace: args.strace,
         log: args.log,
         env: &args.env,
-        argv0: args.program.as_bytes(),
+        argv0: args.program().as_bytes(),
         path: &guest_path,
-        args: args.args.iter().map(|a| a.as_bytes()).collect(),
+        args: args.args().iter().map(|a| a.as_bytes()).collect(),
     }
     .to_bytes();
 
