@@ -99,11 +99,11 @@ mod tests {
         out.extend_from_slice(hdr.as_bytes());
         out.extend_from_slice(name);
         out.push(0);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }

@@ -292,7 +292,7 @@ fn stat_of_file(cx: &Ctx, f: &OpenFile) -> [u8; 144] {
         FileKind::Console { fd } => {
             if cx.plat.is_tty(*fd) {
                 // A pseudo-terminal, as a terminal on the host looks: /dev/pts/0.
-                stat_bytes(0o020620, 3, 0, (136 << 8) | 0, 0x16)
+                stat_bytes(0o020620, 3, 0, 136 << 8, 0x16)
             } else {
                 stat_bytes(0o010600, 3 + u64::from(*fd), 0, 0, 0xd)
             }
@@ -439,6 +439,9 @@ pub fn sys_fcntl(cx: &mut Ctx, a: &Args) -> SysResult {
             Ok(0)
         }
         g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            if a[2] >= cx.p.rlimits[g::RLIMIT_NOFILE as usize].cur {
+                return Err(Errno::EINVAL);
+            }
             let cloexec = a[1] as u32 == g::F_DUPFD_CLOEXEC;
             cx.p.install_fd(file, cloexec, usize::try_from(a[2]).map_err(|_| Errno::EINVAL)?)
         }

@@ -69,7 +69,7 @@ pub fn sys_rseq(cx: &mut Ctx, a: &Args) -> SysResult {
     let (addr, len, flags) = (a[0], a[1] as u32, a[2] as u32);
     if flags & 1 != 0 {
         // RSEQ_FLAG_UNREGISTER
-        if cx.p.rseq != addr {
+        if cx.p.rseq == 0 || cx.p.rseq != addr {
             return Err(Errno::EINVAL);
         }
         cx.p.rseq = 0;
@@ -112,10 +112,16 @@ pub fn sys_prlimit64(cx: &mut Ctx, a: &Args) -> SysResult {
 }
 
 pub fn sys_getrlimit(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[1] == 0 {
+        return Err(Errno::EFAULT);
+    }
     sys_prlimit64(cx, &[0, a[0], 0, a[1], 0, 0])
 }
 
 pub fn sys_setrlimit(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[1] == 0 {
+        return Err(Errno::EFAULT);
+    }
     sys_prlimit64(cx, &[0, a[0], a[1], 0, 0, 0])
 }
 
@@ -151,7 +157,7 @@ pub fn sys_sched_getaffinity(cx: &mut Ctx, a: &Args) -> SysResult {
         return Err(Errno::ESRCH);
     }
     // The kernel's cpumask is 8 bytes here (one CPU); Linux returns the size it wrote.
-    if a[1] < 8 || a[1] % 8 != 0 {
+    if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     put(cx, a[2], &1u64.to_le_bytes())?;

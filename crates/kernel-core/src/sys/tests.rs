@@ -672,7 +672,6 @@ fn prlimit64_get_and_set() {
 }
 
 #[test]
-#[ignore = "bug: getrlimit/setrlimit with a NULL pointer return 0 instead of EFAULT (sys/misc.rs)"]
 fn getrlimit_and_setrlimit_with_null_are_efault() {
     // Checked on Linux 6.18: both are EFAULT.
     let mut t = h();
@@ -687,7 +686,6 @@ fn getrlimit_and_setrlimit_with_null_are_efault() {
 }
 
 #[test]
-#[ignore = "bug: fcntl(F_DUPFD) at or above RLIMIT_NOFILE gives EMFILE, Linux EINVAL (sys/fs.rs)"]
 fn fcntl_dupfd_above_the_limit_is_einval() {
     let mut t = h();
     assert_eq!(
@@ -698,7 +696,6 @@ fn fcntl_dupfd_above_the_limit_is_einval() {
 }
 
 #[test]
-#[ignore = "bug: rseq unregistration with nothing registered returns 0, Linux EINVAL (sys/misc.rs)"]
 fn rseq_unregister_without_registration_is_einval() {
     let mut t = h();
     assert_eq!(t.call(__NR_rseq, &[0, 32, 1, 0]), neg(Errno::EINVAL));
