@@ -448,9 +448,7 @@ impl P<'_> {
                 self.hex(v & 0xfff);
             }
             Sig => self.sig(i64::from(v as i32)),
-            Rem if self.ret == Some(-i64::from(linux_raw_sys::errno::EINTR)) => {
-                self.arg(Out(Ts), v)
-            }
+            Rem if self.ret == Some(-i64::from(linux_raw_sys::errno::EINTR)) => self.arg(In(Ts), v),
             Rem => self.ptr(v),
             In(_) | Out(_) if v == 0 => self.s("NULL"),
             Out(_) if !self.ok() => self.ptr(v),

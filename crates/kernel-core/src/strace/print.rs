@@ -71,7 +71,7 @@ impl P<'_> {
         if v == 0 {
             self.s("NULL");
         } else {
-            self.f(format_args!("{v:#x}"));
+            self.hex(v);
         }
     }
 
@@ -87,7 +87,9 @@ impl P<'_> {
     /// `len` bytes at `addr`, or `None` if any of them is unreadable.
     pub fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
         let mut buf = vec![0; len];
-        self.mem.read(addr, &mut buf).ok()?;
+        if len > 0 {
+            self.mem.read(addr, &mut buf).ok()?;
+        }
         Some(buf)
     }
 

@@ -253,11 +253,8 @@ impl P<'_> {
         for pfd in b.chunks(POLLFD) {
             let ev = le(pfd, if revents { 6 } else { 4 }, 2);
             if !revents || ev != 0 {
-                self.f(format_args!(
-                    "{sep}{{fd={}, {}events=",
-                    les(pfd, 0, 4),
-                    if revents { "re" } else { "" }
-                ));
+                let name = if revents { "revents" } else { "events" };
+                self.f(format_args!("{sep}{{fd={}, {name}=", les(pfd, 0, 4)));
                 self.flags(ev, &POLL);
                 self.s("}");
                 sep = ", ";
