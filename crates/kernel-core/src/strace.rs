@@ -9,6 +9,7 @@ mod print;
 mod structs;
 mod table;
 #[cfg(test)]
+#[rustfmt::skip]
 mod tests;
 mod xlat;
 
