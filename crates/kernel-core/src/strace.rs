@@ -15,7 +15,7 @@ mod xlat;
 
 use crate::uaccess::UserMemory;
 use alloc::string::String;
-use decode::R;
+use decode::{R, S};
 use print::P;
 pub use table::{errno_name, syscall_name, syscall_number};
 use xlat::FD_FLAGS;
@@ -88,16 +88,20 @@ impl P<'_> {
                 self.date(ret);
                 self.s(")");
             }
-            R::Poll if v == 0 => self.s("0 (Timeout)"),
-            R::Poll => {
-                self.f(format_args!("{ret} ("));
+            R::Poll | R::Ppoll if v == 0 => self.s("0 (Timeout)"),
+            R::Poll | R::Ppoll => {
+                self.f(format_args!("{ret}"));
                 let mark = self.out.len();
-                if self
-                    .pollfds(self.args[0], u64::from(self.args[1] as u32), true)
-                    .is_none()
-                {
-                    self.out.truncate(mark.saturating_sub(2));
-                    return;
+                let [fds, nfds, left, ..] = self.args;
+                self.s(" (");
+                if self.pollfds(fds, u64::from(nfds as u32), true).is_none() {
+                    return self.out.truncate(mark);
+                }
+                if r == R::Ppoll && left != 0 {
+                    self.s(", left ");
+                    if self.st(S::Ts, left).is_none() {
+                        return self.out.truncate(mark);
+                    }
                 }
                 self.s(")");
             }

@@ -59,6 +59,8 @@ pub(super) enum S {
     Statx,
     Ts,
     Tv,
+    /// itimerval: two timevals.
+    Itv,
     Tz,
     Rlim,
     Uts,
@@ -109,8 +111,9 @@ pub(super) enum R {
     FlFlags,
     /// time(): `1700000000 (2023-11-14T22:13:20+0000)`.
     Time,
-    /// poll(): `1 ([{fd=0, revents=POLLIN}])`, `0 (Timeout)`.
+    /// poll(): `1 ([{fd=0, revents=POLLIN}])`, `0 (Timeout)`; ppoll() adds `, left {tv_sec=0, tv_nsec=0}`.
     Poll,
+    Ppoll,
 }
 
 use A::*;
@@ -206,8 +209,8 @@ fn table(nr: u32) -> Option<(&'static [A], R)> {
         __NR_gettimeofday => dec(&[Out(Tv), Out(Tz)]),
         __NR_settimeofday => dec(&[In(Tv), In(Tz)]),
         __NR_time => Some((&[Out(TimeT)], R::Time)),
-        __NR_getitimer => dec(&[Ev(&ITIMER), P]),
-        __NR_setitimer => dec(&[Ev(&ITIMER), P, P]),
+        __NR_getitimer => dec(&[Ev(&ITIMER), Out(Itv)]),
+        __NR_setitimer => dec(&[Ev(&ITIMER), In(Itv), Out(Itv)]),
         __NR_alarm => dec(&[U32]),
         __NR_getpriority => dec(&[Ev(&PRIO), D]),
         __NR_setpriority => dec(&[Ev(&PRIO), D, D]),
@@ -242,7 +245,7 @@ fn table(nr: u32) -> Option<(&'static [A], R)> {
         __NR_setsockopt => dec(&[D, Ev(&SOL), SockOpt, In(Opt(4)), D]),
         __NR_getsockopt => dec(&[D, Ev(&SOL), SockOpt, Out(OptP(4)), In(Int)]),
         __NR_poll => Some((&[In(Pollfds(1)), U32, D], R::Poll)),
-        __NR_ppoll => Some((&[In(Pollfds(1)), U32, In(Ts), In(Sigset(4)), U], R::Poll)),
+        __NR_ppoll => Some((&[In(Pollfds(1)), U32, In(Ts), In(Sigset(4)), U], R::Ppoll)),
         __NR_epoll_create1 => dec(&[Fl(&EPOLL_FLAGS)]),
         __NR_epoll_ctl => dec(&[D, Ev(&EPOLL_CTL), D, In(EpollEv)]),
         __NR_epoll_wait => dec(&[D, Out(EpollEvs), D, D]),

@@ -20,6 +20,15 @@ impl P<'_> {
             S::Statx => self.statx(addr),
             S::Ts => self.fields(addr, &["tv_sec", "tv_nsec"], 8, P::signed),
             S::Tv => self.fields(addr, &["tv_sec", "tv_usec"], 8, P::signed),
+            S::Itv => {
+                self.read(addr, 32)?;
+                self.s("{it_interval=");
+                self.st(S::Tv, addr)?;
+                self.s(", it_value=");
+                self.st(S::Tv, addr + 16)?;
+                self.s("}");
+                Some(())
+            }
             S::Tz => self.fields(addr, &["tz_minuteswest", "tz_dsttime"], 4, P::int),
             S::Rlim => self.fields(addr, &["rlim_cur", "rlim_max"], 8, P::rlim),
             S::Winsize => self.fields(

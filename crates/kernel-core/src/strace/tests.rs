@@ -766,3 +766,35 @@ fn polling() {
         "epoll_pwait(13, [{events=EPOLLOUT, data={u32=5, u64=4294967301}}], 4, 0, NULL, 8) = 1";
     t(&m, __NR_epoll_pwait, &[13, out, 4, 0, 0, 8], 1, want);
 }
+
+#[test]
+fn timers_and_ppoll() {
+    let mut m = Mem::new();
+    let itv = m.u64s(&[0, 0, 1, 500]);
+    t(&m, __NR_getitimer, &[0, itv], 0, "getitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=1, tv_usec=500}}) = 0");
+    t(&m, __NR_setitimer, &[2, itv, 0], 0, "setitimer(ITIMER_PROF, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=1, tv_usec=500}}, NULL) = 0");
+    let pfd = m.put(&[0, 0, 0, 0, 1, 0, 1, 0]);
+    let (ts, set) = (m.u64s(&[0, 0]), m.u64s(&[2]));
+    t(&m, __NR_ppoll, &[pfd, 1, ts, set, 8], 1, "ppoll([{fd=0, events=POLLIN}], 1, {tv_sec=0, tv_nsec=0}, [INT], 8) = 1 ([{fd=0, revents=POLLIN}], left {tv_sec=0, tv_nsec=0})");
+    t(&m, __NR_ppoll, &[pfd, 1, 0, 0, 8], 1, "ppoll([{fd=0, events=POLLIN}], 1, NULL, NULL, 8) = 1 ([{fd=0, revents=POLLIN}])");
+    t(&m, __NR_ppoll, &[pfd, 1, ts, 0, 8], 0, "ppoll([{fd=0, events=POLLIN}], 1, {tv_sec=0, tv_nsec=0}, NULL, 8) = 0 (Timeout)");
+    t(&m, __NR_sched_setaffinity, &[0, 8, set], 0, "sched_setaffinity(0, 8, [1]) = 0");
+    t(&m, __NR_rt_sigpending, &[set, 8], 0, "rt_sigpending([INT], 8) = 0");
+    let ru = m.u64s(&[0, 806, 0, 0]);
+    t(&m, __NR_getrusage, &[0, ru], 0, "getrusage(RUSAGE_SELF, {ru_utime={tv_sec=0, tv_usec=806}, ru_stime={tv_sec=0, tv_usec=0}, ...}) = 0");
+    t(&m, __NR_getrusage, &[NEG1, ru], 0, "getrusage(RUSAGE_CHILDREN, {ru_utime={tv_sec=0, tv_usec=806}, ru_stime={tv_sec=0, tv_usec=0}, ...}) = 0");
+    t(&m, __NR_flock, &[3, 6], 0, "flock(3, LOCK_EX|LOCK_NB) = 0");
+    t(&m, __NR_fallocate, &[3, 0, 0, 4096], 0, "fallocate(3, 0, 0, 4096) = 0");
+    t(&m, __NR_fallocate, &[3, 3, 0, 4096], 0, "fallocate(3, FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE, 0, 4096) = 0");
+    t(&m, __NR_msync, &[0x7f0f1251c000, 4096, 6], 0, "msync(0x7f0f1251c000, 4096, MS_SYNC|MS_INVALIDATE) = 0");
+    t(&m, __NR_mlockall, &[3], 0, "mlockall(MCL_CURRENT|MCL_FUTURE) = 0");
+    t(&m, __NR_munlockall, &[], 0, "munlockall() = 0");
+    t(&m, __NR_fchown, &[3, NEG1, NEG1], 0, "fchown(3, -1, -1) = 0");
+    let (zz, ln) = (m.s("/tmp/st/zz"), m.s("/tmp/st/ln3"));
+    t(&m, __NR_linkat, &[AT_FDCWD as u64, zz, AT_FDCWD as u64, ln, u64::from(AT_SYMLINK_FOLLOW)], 0, r#"linkat(AT_FDCWD, "/tmp/st/zz", AT_FDCWD, "/tmp/st/ln3", AT_SYMLINK_FOLLOW) = 0"#);
+    t(&m, __NR_symlinkat, &[zz, AT_FDCWD as u64, ln], 0, r#"symlinkat("/tmp/st/zz", AT_FDCWD, "/tmp/st/ln3") = 0"#);
+    t(&m, __NR_truncate, &[zz, 100], 0, r#"truncate("/tmp/st/zz", 100) = 0"#);
+    t(&m, __NR_getpriority, &[0, 0], 20, "getpriority(PRIO_PROCESS, 0) = 20");
+    t(&m, __NR_sendmsg, &[NEG1, 0, 0x4000], err(EBADF), "sendmsg(-1, NULL, MSG_NOSIGNAL) = -1 EBADF (Bad file descriptor)");
+    t(&m, __NR_epoll_pwait2, &[NEG1, 0, 1, 0, 0, 8], err(EBADF), "epoll_pwait2(-1, NULL, 1, NULL, NULL, 8) = -1 EBADF (Bad file descriptor)");
+}
