@@ -131,11 +131,19 @@ fn syscall(frame: &mut TrapFrame) {
         )
     };
     let mut plat = platform::KernelPlatform;
-    let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
     let args = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    frame.rax = kernel_core::sys::dispatch(&mut cx, frame.rax, args);
+    let nr = frame.rax;
+    loop {
+        let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+        frame.rax = kernel_core::sys::dispatch(&mut cx, nr, args);
+        let Some(wait) = p.wait else { break };
+        // One thread: only time and input can change what it waits for. Idle a little, then retry.
+        let now = platform::monotonic_ns();
+        let step = wait.deadline.map_or(1_000_000, |d| d.saturating_sub(now).min(1_000_000));
+        platform::idle_for(step.max(1));
+    }
     if let Some(code) = p.exit_code {
         report_at_exit(p);
         drop(guard);

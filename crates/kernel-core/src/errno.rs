@@ -22,6 +22,11 @@ errnos!(
 );
 
 impl Errno {
+    /// Internal (Linux's ERESTARTSYS): the syscall must wait. The handler has set `Process::wait`; the
+    /// kernel parks the thread and runs the same syscall again when something changed or the deadline
+    /// passed. Never returned to the program.
+    pub const RESTART: Errno = Errno(512);
+
     /// The value a syscall returns in rax for this error.
     pub fn to_ret(self) -> u64 {
         (-(self.0 as i64)) as u64

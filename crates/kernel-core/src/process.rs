@@ -54,6 +54,13 @@ pub struct Rlimit {
     pub max: u64,
 }
 
+/// A syscall waiting to be run again (see `Errno::RESTART`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wait {
+    /// Monotonic time at which the handler wants to run again at the latest (None: only on events).
+    pub deadline: Option<u64>,
+}
+
 /// RLIM_INFINITY.
 pub const RLIM_INFINITY: u64 = u64::MAX;
 /// Number of RLIMIT_* resources.
@@ -94,6 +101,8 @@ pub struct Process {
     pub stats: Option<BTreeMap<u64, crate::sys::SyscallStats>>,
     /// A fatal condition found by a handler: status and message; the kernel reports it and stops.
     pub fatal: Option<(u8, String)>,
+    /// Set by a handler that returns `Errno::RESTART`: how long the syscall may wait at most.
+    pub wait: Option<Wait>,
 }
 
 impl Process {
@@ -141,6 +150,7 @@ impl Process {
             strict: false,
             stats: None,
             fatal: None,
+            wait: None,
         }
     }
 

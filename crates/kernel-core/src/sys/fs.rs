@@ -553,8 +553,10 @@ pub fn sys_poll(cx: &mut Ctx, a: &Args) -> SysResult {
     if n > cx.p.rlimits[g::RLIMIT_NOFILE as usize].cur {
         return Err(Errno::EINVAL);
     }
-    let deadline = (timeout >= 0).then(|| cx.plat.monotonic_ns() + timeout as u64 * 1_000_000);
-    loop {
+    let deadline = super::saved_deadline(cx, |cx| {
+        Ok((timeout >= 0).then(|| cx.plat.monotonic_ns() + timeout as u64 * 1_000_000))
+    })?;
+    {
         let mut ready = 0;
         for i in 0..n {
             let b = get::<8>(cx, fds + i * 8)?;
@@ -584,7 +586,7 @@ pub fn sys_poll(cx: &mut Ctx, a: &Args) -> SysResult {
         if ready > 0 || deadline.is_some_and(|d| cx.plat.monotonic_ns() >= d) {
             return Ok(ready);
         }
-        let next = cx.plat.monotonic_ns() + 1_000_000;
-        cx.plat.sleep_until(deadline.map_or(next, |d| d.min(next)));
+        cx.p.wait = Some(crate::process::Wait { deadline });
+        Err(Errno::RESTART)
     }
 }

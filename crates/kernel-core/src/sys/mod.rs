@@ -119,6 +119,27 @@ pub struct SyscallStats {
 }
 
 /// Run syscall `nr` and return the value for rax. Reports unimplemented syscalls once each, and traces.
+/// When the handler must wait, returns `Errno::RESTART.to_ret()` with `Process::wait` set: the caller
+/// waits (until an event or the deadline) and calls `dispatch` again with the same arguments. The
+/// handler finds its earlier `Process::wait` (e.g. the deadline it computed) when it runs again;
+/// `dispatch` clears it once the call completes.
+
+/// Wait until `deadline` (monotonic ns): returns Ok once it has passed, else asks to be run again.
+pub(crate) fn wait_until(cx: &mut Ctx, deadline: u64) -> Result<(), Errno> {
+    if cx.plat.monotonic_ns() >= deadline {
+        return Ok(());
+    }
+    cx.p.wait = Some(crate::process::Wait { deadline: Some(deadline) });
+    Err(Errno::RESTART)
+}
+
+/// The deadline a waiting syscall computed on its first run, or `first()` on the first run.
+pub(crate) fn saved_deadline(cx: &mut Ctx, first: impl FnOnce(&mut Ctx) -> Result<Option<u64>, Errno>) -> Result<Option<u64>, Errno> {
+    match cx.p.wait {
+        Some(w) => Ok(w.deadline),
+        None => first(cx),
+    }
+}
 pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
     if cx.p.strace && is_exit(nr) {
         let mut line = String::new();
@@ -143,6 +164,12 @@ pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
             Err(Errno::ENOSYS)
         }
     };
+    if result == Err(Errno::RESTART) {
+        // The handler waits: no trace line and no statistics until it completes.
+        cx.p.wait.get_or_insert_with(Default::default);
+        return Errno::RESTART.to_ret();
+    }
+    cx.p.wait = None;
     let ret = match result {
         Ok(v) => v,
         Err(e) => e.to_ret(),

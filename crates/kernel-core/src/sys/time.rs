@@ -68,18 +68,22 @@ pub fn sys_time(cx: &mut Ctx, a: &Args) -> SysResult {
 }
 
 pub fn sys_nanosleep(cx: &mut Ctx, a: &Args) -> SysResult {
-    let d = read_timespec(cx, a[0])?;
-    let deadline = cx.plat.monotonic_ns().saturating_add(d);
-    cx.plat.sleep_until(deadline);
+    let deadline = super::saved_deadline(cx, |cx| {
+        let d = read_timespec(cx, a[0])?;
+        Ok(Some(cx.plat.monotonic_ns().saturating_add(d)))
+    })?;
+    super::wait_until(cx, deadline.unwrap_or(0))?;
     Ok(0)
 }
 
 pub fn sys_clock_nanosleep(cx: &mut Ctx, a: &Args) -> SysResult {
-    let now = clock_now(cx, a[0]).map_err(|_| Errno::EINVAL)?;
-    let t = read_timespec(cx, a[2])?;
-    let abstime = a[1] as u32 & g::TIMER_ABSTIME != 0;
-    let wait = if abstime { t.saturating_sub(now) } else { t };
-    let deadline = cx.plat.monotonic_ns().saturating_add(wait);
-    cx.plat.sleep_until(deadline);
+    let deadline = super::saved_deadline(cx, |cx| {
+        let now = clock_now(cx, a[0]).map_err(|_| Errno::EINVAL)?;
+        let t = read_timespec(cx, a[2])?;
+        let abstime = a[1] as u32 & g::TIMER_ABSTIME != 0;
+        let wait = if abstime { t.saturating_sub(now) } else { t };
+        Ok(Some(cx.plat.monotonic_ns().saturating_add(wait)))
+    })?;
+    super::wait_until(cx, deadline.unwrap_or(0))?;
     Ok(0)
 }

@@ -376,11 +376,22 @@ impl Harness {
     pub fn call(&mut self, nr: u32, args: &[u64]) -> i64 {
         let mut a = [0u64; 6];
         a[..args.len()].copy_from_slice(args);
-        let mut cx = crate::sys::Ctx {
-            p: &mut self.p,
-            plat: &mut self.plat,
-        };
-        crate::sys::dispatch(&mut cx, u64::from(nr), a) as i64
+        // Like the kernel: a waiting syscall runs again once its deadline has passed (the fake clock
+        // jumps there). One that waits for an event with no deadline is returned as -ERESTARTSYS.
+        loop {
+            let mut cx = crate::sys::Ctx {
+                p: &mut self.p,
+                plat: &mut self.plat,
+            };
+            let ret = crate::sys::dispatch(&mut cx, u64::from(nr), a) as i64;
+            match self.p.wait {
+                Some(crate::process::Wait { deadline: Some(d) }) => {
+                    use crate::platform::Platform;
+                    self.plat.sleep_until(d);
+                }
+                _ => return ret,
+            }
+        }
     }
 
     /// Put bytes into user memory.
