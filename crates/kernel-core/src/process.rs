@@ -78,6 +78,9 @@ pub struct Process {
     /// The name prctl(PR_SET_NAME) and /proc/self/comm use (at most 15 bytes).
     pub comm: String,
     pub pid: u32,
+    /// The running thread's id (the fields from here to `wait` describe the running thread; the kernel
+    /// swaps them with [`ThreadState`] when it switches threads).
+    pub tid: u32,
     pub umask: u32,
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
@@ -134,6 +137,7 @@ impl Process {
             exe,
             comm,
             pid: 1,
+            tid: 1,
             umask: 0o022,
             clear_child_tid: 0,
             robust_list: (0, 0),
@@ -169,5 +173,32 @@ impl Process {
         }
         self.fds[slot] = Some(Fd { file, cloexec });
         Ok(slot as u64)
+    }
+}
+
+/// The per-thread part of [`Process`]: what the kernel keeps for each thread that is not running.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadState {
+    pub tid: u32,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    pub rseq: u64,
+    pub sigmask: u64,
+    pub altstack: (u64, u32, u64),
+    pub fs_base: u64,
+    pub wait: Option<Wait>,
+}
+
+impl Process {
+    /// Exchange the running thread's fields with `t` (switch the process's view to another thread).
+    pub fn swap_thread(&mut self, t: &mut ThreadState) {
+        core::mem::swap(&mut self.tid, &mut t.tid);
+        core::mem::swap(&mut self.clear_child_tid, &mut t.clear_child_tid);
+        core::mem::swap(&mut self.robust_list, &mut t.robust_list);
+        core::mem::swap(&mut self.rseq, &mut t.rseq);
+        core::mem::swap(&mut self.sigmask, &mut t.sigmask);
+        core::mem::swap(&mut self.altstack, &mut t.altstack);
+        core::mem::swap(&mut self.fs_base, &mut t.fs_base);
+        core::mem::swap(&mut self.wait, &mut t.wait);
     }
 }

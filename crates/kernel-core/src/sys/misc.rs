@@ -20,6 +20,10 @@ pub fn sys_getpid(cx: &mut Ctx, _a: &Args) -> SysResult {
     Ok(u64::from(cx.p.pid))
 }
 
+pub fn sys_gettid(cx: &mut Ctx, _a: &Args) -> SysResult {
+    Ok(u64::from(cx.p.tid))
+}
+
 pub fn sys_getppid(_cx: &mut Ctx, _a: &Args) -> SysResult {
     Ok(0)
 }
@@ -53,7 +57,7 @@ pub fn sys_arch_prctl(cx: &mut Ctx, a: &Args) -> SysResult {
 
 pub fn sys_set_tid_address(cx: &mut Ctx, a: &Args) -> SysResult {
     cx.p.clear_child_tid = a[0];
-    Ok(u64::from(cx.p.pid))
+    Ok(u64::from(cx.p.tid))
 }
 
 pub fn sys_set_robust_list(cx: &mut Ctx, a: &Args) -> SysResult {

@@ -85,7 +85,7 @@ syscall_table! {
     __NR_getrandom => misc::sys_getrandom,
     __NR_uname => misc::sys_uname,
     __NR_getpid => misc::sys_getpid,
-    __NR_gettid => misc::sys_getpid,
+    __NR_gettid => misc::sys_gettid,
     __NR_getppid => misc::sys_getppid,
     __NR_getuid => misc::sys_zero,
     __NR_geteuid => misc::sys_zero,
