@@ -45,11 +45,7 @@ pub fn format_noreturn(out: &mut String, nr: u64, args: [u64; 6], mem: &dyn User
 
 impl P<'_> {
     fn line(&mut self, nr: u64) {
-        self.call(nr, syscall_name(nr));
-        let r = u32::try_from(nr)
-            .ok()
-            .and_then(|nr| decode::signature(nr, &self.args))
-            .map_or(R::Dec, |(_, _, r)| r);
+        let r = self.call(nr, syscall_name(nr));
         self.ret_value(r);
     }
 

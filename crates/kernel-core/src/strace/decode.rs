@@ -343,8 +343,9 @@ fn futex(op: u32, k: &mut [A; 6]) -> usize {
 }
 
 impl P<'_> {
-    /// Print `name(args...)`.
-    pub fn call(&mut self, nr: u64, name: Option<&str>) {
+    /// Print `name(args...)`; returns how the return value prints.
+    pub fn call(&mut self, nr: u64, name: Option<&str>) -> R {
+        let mut r = R::Dec;
         match name {
             Some(name) => self.s(name),
             None => self.f(format_args!("syscall_{nr:#x}")),
@@ -353,7 +354,8 @@ impl P<'_> {
         let a = self.args;
         if nr == u64::from(__NR_clone) {
             self.clone_args();
-        } else if let Some((k, n, _)) = u32::try_from(nr).ok().and_then(|nr| signature(nr, &a)) {
+        } else if let Some((k, n, ret)) = u32::try_from(nr).ok().and_then(|nr| signature(nr, &a)) {
+            r = ret;
             let mut sep = "";
             for (kind, &v) in k.iter().zip(&a).take(n) {
                 if !matches!(kind, Skip) {
@@ -369,6 +371,7 @@ impl P<'_> {
             }
         }
         self.s(")");
+        r
     }
 
     /// One argument.

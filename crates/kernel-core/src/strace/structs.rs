@@ -258,18 +258,18 @@ impl P<'_> {
     pub fn pollfds(&mut self, addr: u64, count: u64, revents: bool) -> Option<()> {
         let n = count.min(MAX_STRLEN as u64) as usize;
         let b = self.read(addr, n * POLLFD)?;
-        let mut sep = "[";
+        let name = if revents { "revents" } else { "events" };
+        let mut sep = "";
+        self.s("[");
         for pfd in b.chunks(POLLFD) {
             let ev = le(pfd, if revents { 6 } else { 4 }, 2);
             if !revents || ev != 0 {
-                let name = if revents { "revents" } else { "events" };
                 self.f(format_args!("{sep}{{fd={}, {name}=", les(pfd, 0, 4)));
                 self.flags(ev, &POLL);
                 self.s("}");
                 sep = ", ";
             }
         }
-        self.s(if sep == "[" { "[" } else { "" });
         self.s(if count > n as u64 && !revents {
             ", ...]"
         } else {
