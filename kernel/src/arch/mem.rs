@@ -148,7 +148,7 @@ pub fn alloc_zeroed_frame() -> Option<u64> {
 }
 
 /// Allocate `count` contiguous frames, searching from the top of memory (keeps low memory for pages).
-fn alloc_contiguous(count: usize) -> Option<u64> {
+pub fn alloc_contiguous(count: usize) -> Option<u64> {
     let mut f = FRAMES.lock();
     let n = f.words * 64;
     let mut run = 0;

@@ -11,3 +11,6 @@ pub mod serial;
 pub mod setup;
 pub mod time;
 pub mod trap;
+// Wired up by the filesystem work (volumes); unused until then.
+#[allow(dead_code)]
+pub mod virtio;
