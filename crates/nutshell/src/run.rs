@@ -2,10 +2,13 @@
 //! status.
 //!
 //! Threads: the main thread reads the console socket and writes the program's output; one
-//! thread relays host stdin to the guest, starting once the kernel's marker has arrived; one collects QEMU's own stdout/stderr (shown only
-//! when QEMU fails, or with `--log debug`); one waits for SIGINT/SIGTERM/SIGHUP and kills QEMU.
-//! Temporary files (kernel image, initrd) live in one temporary directory removed when
-//! [`run`] returns, whatever the outcome.
+//! thread relays host stdin to the guest, starting once the kernel's marker has arrived; one
+//! collects QEMU's own stdout/stderr (shown only when QEMU fails, or with `--log debug`); one
+//! waits for SIGINT/SIGTERM/SIGHUP and kills QEMU.
+//!
+//! Temporary files (kernel image, initrd) live in one temporary directory, removed as soon as
+//! the kernel's marker shows that QEMU has loaded them, or else when [`run`] returns, whatever
+//! the outcome.
 
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Read, Write};
@@ -200,14 +203,19 @@ pub fn run(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunErr
         exit: None,
         stdout_error: None,
     };
-    let relayed = relay_console(&console, &vm, &mut sink, exit_grace, synced);
+    // Once the kernel speaks, QEMU has long read the kernel image and the initrd: remove them
+    // then, so that even a `kill -9` of nutshell leaves nothing behind.
+    let on_marker = move || {
+        let _ = synced.send(());
+        drop(tmp);
+    };
+    let relayed = relay_console(&console, &vm, &mut sink, exit_grace, on_marker);
     if relayed.is_err() || interrupts.received().is_some() {
         vm.kill();
     }
     let qemu_status = vm.wait();
     let qemu_output = qemu_output.join().unwrap_or_default();
     let relayed = relayed?;
-    drop(tmp);
 
     if let Some(signal) = interrupts.received() {
         return Ok(128 + signal);
@@ -317,16 +325,16 @@ fn relay_stdin(mut stdin: Box<dyn Read + Send>, mut sink: UnixStream) {
 }
 
 /// Guest console → `sink` until QEMU closes the socket (or, after the exit record, until
-/// `grace` passes; or until stdout fails); `synced` is told when the marker arrives. Returns
+/// `grace` passes; or until stdout fails); `on_marker` runs when the marker arrives. Returns
 /// the decoder, for diagnostics.
 fn relay_console(
     mut console: &UnixStream,
     vm: &Vm,
     sink: &mut OutputSink,
     grace: Duration,
-    synced: mpsc::Sender<()>,
+    on_marker: impl FnOnce(),
 ) -> Result<Decoder, RunError> {
-    let mut synced = Some(synced);
+    let mut on_marker = Some(on_marker);
     let mut decoder = Decoder::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut grace_started = false;
@@ -351,8 +359,8 @@ fn relay_console(
             Err(e) => return Err(RunError::Console(e)),
         }
         if decoder.synced() {
-            if let Some(synced) = synced.take() {
-                let _ = synced.send(());
+            if let Some(on_marker) = on_marker.take() {
+                on_marker();
             }
         }
         if sink.stdout_error.is_some() {
