@@ -312,6 +312,7 @@ fn load_and_run(
         process.stats = Some(alloc::collections::BTreeMap::new());
     }
     *crate::PROCESS.lock() = Some(process);
+    crate::sched::init();
     crate::arch::trap::enter_user(entry, stack.sp)
 }
 

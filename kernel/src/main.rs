@@ -10,6 +10,7 @@ mod console;
 mod exec;
 mod platform;
 mod rt;
+mod sched;
 
 use alloc::format;
 use alloc::string::String;
@@ -123,27 +124,45 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
 }
 
 fn syscall(frame: &mut TrapFrame) {
-    let mut guard = PROCESS.lock();
-    let Some(p) = guard.as_mut() else {
+    let guard = PROCESS.lock();
+    if guard.is_none() {
         fail(
             STATUS_KERNEL,
             "nutshell: syscall before the program started",
-        )
-    };
+        );
+    }
     let mut plat = platform::KernelPlatform;
     let args = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
     let nr = frame.rax;
+    let mut guard = guard;
     loop {
+        let p = guard
+            .as_mut()
+            .expect("the process exists while it makes syscalls");
         let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
         frame.rax = kernel_core::sys::dispatch(&mut cx, nr, args);
+        if let Some(req) = p.threads.spawn.take() {
+            drop(guard);
+            sched::spawn(req, frame);
+            return;
+        }
+        if p.threads.exit_thread.take().is_some() {
+            let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+            kernel_core::sys::thread::thread_exit_cleanup(&mut cx);
+            drop(guard);
+            sched::exit_current();
+        }
         let Some(wait) = p.wait else { break };
-        // One thread: only time and input can change what it waits for. Idle a little, then retry.
-        let now = platform::monotonic_ns();
-        let step = wait.deadline.map_or(1_000_000, |d| d.saturating_sub(now).min(1_000_000));
-        platform::idle_for(step.max(1));
+        let events = p.threads.events;
+        drop(guard);
+        sched::block(wait.deadline, events);
+        guard = PROCESS.lock();
     }
+    let p = guard
+        .as_mut()
+        .expect("the process exists while it makes syscalls");
     if let Some(code) = p.exit_code {
         report_at_exit(p);
         drop(guard);
@@ -264,6 +283,10 @@ fn user_exception(frame: &mut TrapFrame) {
         ),
         v if v >= 32 => {
             arch::apic::eoi();
+            if v == u64::from(arch::apic::TIMER_VECTOR) {
+                // The time slice ended: let another thread run.
+                sched::preempt();
+            }
             return;
         }
         v => (

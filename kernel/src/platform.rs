@@ -12,6 +12,7 @@ static RDRAND: AtomicBool = AtomicBool::new(false);
 static RDSEED: AtomicBool = AtomicBool::new(false);
 static RNG_STATE: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
 /// Which of the program's fds 0-2 are terminals on the user's side (bit n for fd n).
+static FPU_SIZE: AtomicU64 = AtomicU64::new(576);
 static TTY_MASK: AtomicU64 = AtomicU64::new(0b111);
 
 /// Calibrate the TSC, read the wall clock, and note the CPU's random-number instructions.
@@ -92,6 +93,7 @@ pub fn random_u64() -> u64 {
 /// A zeroed, 64-byte aligned FPU area with the x87 control word and MXCSR at their reset values, so the
 /// first restore gives the program the state Linux starts it with.
 pub fn new_fpu_area(size: usize) -> u64 {
+    FPU_SIZE.store(size.max(576) as u64, Ordering::Relaxed);
     let area = alloc::vec![0u8; size.max(576) + 64];
     let leaked = area.leak();
     let base = leaked.as_ptr() as u64;
@@ -101,6 +103,15 @@ pub fn new_fpu_area(size: usize) -> u64 {
     a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
     a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
     base + off as u64
+}
+
+/// A new FPU area holding a copy of the one at `from` (a cloned thread starts with its parent's state).
+pub fn clone_fpu_area(from: u64) -> u64 {
+    let size = FPU_SIZE.load(Ordering::Relaxed) as usize;
+    let to = new_fpu_area(size);
+    // The areas are kernel heap memory of `size` bytes each; copied through the arch layer.
+    arch::trap::copy_fpu_area(from, to, size);
+    to
 }
 
 /// The machine services the syscall handlers use.

@@ -106,6 +106,8 @@ pub struct Process {
     pub fatal: Option<(u8, String)>,
     /// Set by a handler that returns `Errno::RESTART`: how long the syscall may wait at most.
     pub wait: Option<Wait>,
+    /// Threads: ids, futex queues, and what clone/exit ask the kernel to do.
+    pub threads: crate::sys::thread::Threads,
 }
 
 impl Process {
@@ -155,6 +157,7 @@ impl Process {
             stats: None,
             fatal: None,
             wait: None,
+            threads: Default::default(),
         }
     }
 

@@ -107,3 +107,17 @@ pub fn wait_until_tsc(deadline: u64) {
         write(REG_TIMER_INIT, 0);
     }
 }
+
+/// Arm the timer to interrupt after about `ns` nanoseconds (the scheduler's time slice).
+pub fn arm_ns(ns: u64, tsc_per_us: u64) {
+    if !READY.load(Ordering::Relaxed) {
+        return;
+    }
+    let deadline = rdtsc() + ns * tsc_per_us / 1000;
+    if DEADLINE_MODE.load(Ordering::Relaxed) {
+        wrmsr(MSR_TSC_DEADLINE, deadline);
+    } else {
+        let ticks = (ns * tsc_per_us / 1000) * APIC_PER_1K_TSC.load(Ordering::Relaxed) / 1024;
+        write(REG_TIMER_INIT, ticks.clamp(1, u64::from(u32::MAX)) as u32);
+    }
+}

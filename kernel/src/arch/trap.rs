@@ -104,6 +104,8 @@ static mut IDT: [IdtEntry; 256] = [IdtEntry {
 
 extern "C" {
     static trap_stubs: [u64; 256];
+    fn switch_context(save: *mut u64, load: u64);
+    fn thread_start();
     fn syscall_entry();
     fn enter_user_frame(frame: *const TrapFrame) -> !;
 }
@@ -151,6 +153,88 @@ pub fn init(fpu_area: u64, use_xsave: bool) {
     wrmsr(MSR_LSTAR, syscall_entry as *const () as u64);
     // Clear IF, TF, DF, AC, NT on entry.
     wrmsr(MSR_FMASK, 0x4_4700);
+}
+
+/// Make `kernel_stack_top` the stack for traps of the running thread (syscall entry and TSS.RSP0) and
+/// `fpu_area` the place its FPU state is saved.
+pub fn set_current(kernel_stack_top: u64, fpu_area: u64) {
+    // SAFETY: single CPU with interrupts off in the kernel: nothing reads PERCPU concurrently.
+    unsafe {
+        let pc = &raw mut PERCPU;
+        (*pc).kernel_rsp = kernel_stack_top;
+        (*pc).fpu_area = fpu_area;
+    }
+    super::gdt::set_kernel_stack(kernel_stack_top);
+}
+
+/// The boot thread's kernel stack top and FPU area.
+pub fn current() -> (u64, u64) {
+    // SAFETY: as for `set_current`.
+    unsafe {
+        let pc = &raw const PERCPU;
+        ((*pc).kernel_rsp, (*pc).fpu_area)
+    }
+}
+
+/// Copy an FPU save area (both are kernel allocations of at least `size` bytes, see platform).
+pub fn copy_fpu_area(from: u64, to: u64, size: usize) {
+    // SAFETY: both areas were allocated by `platform::new_fpu_area` with at least `size` bytes.
+    unsafe { core::ptr::copy_nonoverlapping(from as *const u8, to as *mut u8, size) }
+}
+
+/// Size of a thread's kernel stack.
+pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
+
+/// A kernel stack for a new thread, 16-byte aligned.
+#[repr(C, align(16))]
+pub struct KernelStack(pub [u8; KERNEL_STACK_SIZE]);
+
+impl KernelStack {
+    /// A zeroed stack on the heap (never built on the current stack, which is no bigger).
+    pub fn new_boxed() -> alloc::boxed::Box<KernelStack> {
+        let layout = core::alloc::Layout::new::<KernelStack>();
+        // SAFETY: the layout has a non-zero size; all-zero bytes are a valid KernelStack; the pointer
+        // comes from the global allocator with this layout, as Box requires.
+        unsafe {
+            let p = alloc::alloc::alloc_zeroed(layout) as *mut KernelStack;
+            if p.is_null() {
+                alloc::alloc::handle_alloc_error(layout);
+            }
+            alloc::boxed::Box::from_raw(p)
+        }
+    }
+}
+
+/// Prepare a new thread's kernel stack so that switching to it returns to ring 3 through `frame`.
+/// Returns the stack pointer to switch to.
+pub fn prepare_stack(stack: &mut KernelStack, frame: &TrapFrame) -> u64 {
+    let top = stack.0.as_mut_ptr() as u64 + KERNEL_STACK_SIZE as u64;
+    let frame_at = top - size_of::<TrapFrame>() as u64;
+    // Below the frame: what `switch_context` pops (six callee-saved registers) and its return address.
+    let switch_at = frame_at - 7 * 8;
+    // SAFETY: both writes are inside `stack`, which the caller owns; addresses are 8-byte aligned.
+    unsafe {
+        core::ptr::write(frame_at as *mut TrapFrame, *frame);
+        for i in 0..6 {
+            core::ptr::write((switch_at + i * 8) as *mut u64, 0);
+        }
+        core::ptr::write(
+            (switch_at + 6 * 8) as *mut u64,
+            thread_start as *const () as u64,
+        );
+    }
+    switch_at
+}
+
+/// Save the running thread's callee-saved registers and stack pointer in `*save`, and continue the
+/// thread whose stack pointer is `load` (a value saved by an earlier switch or made by `prepare_stack`).
+///
+/// # Safety
+/// `load` must be a stack pointer produced as described, on a stack that stays allocated; `save` must be
+/// valid for a write. The caller has already made the next thread current (`set_current`).
+pub unsafe fn switch(save: *mut u64, load: u64) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { switch_context(save, load) }
 }
 
 /// Start the program: ring 3 at `rip` with stack `rsp`, every general register zero.
@@ -304,6 +388,30 @@ trap_return:
     POP_REGS
     add rsp, 16
     iretq
+
+/* switch_context(save: *mut u64, load: u64) */
+.global switch_context
+switch_context:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    mov [rdi], rsp
+    mov rsp, rsi
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    ret
+
+/* A new thread's first instructions: its trap frame is right above. */
+.global thread_start
+thread_start:
+    jmp trap_return
 
 /* enter_user_frame(frame): copy the frame to the top of the syscall stack and return through it. */
 .global enter_user_frame

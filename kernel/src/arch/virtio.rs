@@ -36,7 +36,10 @@ unsafe impl Hal for KernelHal {
         let va = phys_to_virt(pa);
         // SAFETY: the frames were just allocated; they are mapped through the physical map.
         unsafe { core::ptr::write_bytes(va, 0, pages * 4096) };
-        (pa, NonNull::new(va).expect("the physical map is never null"))
+        (
+            pa,
+            NonNull::new(va).expect("the physical map is never null"),
+        )
     }
 
     unsafe fn dma_dealloc(paddr: PhysAddr, _vaddr: NonNull<u8>, pages: usize) -> i32 {
@@ -103,8 +106,15 @@ pub fn find_9p(slots: &[MmioSlot]) -> Vec<P9Device> {
             continue;
         }
         match VirtIO9p::<KernelHal, _>::new(t) {
-            Ok(dev) => out.push(P9Device { tag: String::from(dev.mount_tag()), dev, buf: Vec::new() }),
-            Err(e) => crate::log(&alloc::format!("nutshell: virtio-9p device at {:#x}: {e:?}", s.addr)),
+            Ok(dev) => out.push(P9Device {
+                tag: String::from(dev.mount_tag()),
+                dev,
+                buf: Vec::new(),
+            }),
+            Err(e) => crate::log(&alloc::format!(
+                "nutshell: virtio-9p device at {:#x}: {e:?}",
+                s.addr
+            )),
         }
     }
     out
@@ -116,7 +126,10 @@ impl p9::Transport for P9Device {
         if self.buf.len() < 1 << 20 {
             self.buf.resize(1 << 20, 0);
         }
-        let n = self.dev.request(request, &mut self.buf).map_err(|_| p9::EIO)? as usize;
+        let n = self
+            .dev
+            .request(request, &mut self.buf)
+            .map_err(|_| p9::EIO)? as usize;
         reply.extend_from_slice(&self.buf[..n.min(self.buf.len())]);
         Ok(())
     }

@@ -28,10 +28,6 @@ pub fn sys_getppid(_cx: &mut Ctx, _a: &Args) -> SysResult {
     Ok(0)
 }
 
-pub fn sys_exit(cx: &mut Ctx, a: &Args) -> SysResult {
-    cx.p.exit_code = Some(a[0] as u8);
-    Ok(0)
-}
 
 pub fn sys_arch_prctl(cx: &mut Ctx, a: &Args) -> SysResult {
     match a[0] as u32 {
@@ -287,39 +283,6 @@ pub fn sys_tgkill(cx: &mut Ctx, a: &Args) -> SysResult {
     send_self(cx, a[2])
 }
 
-/// futex(2) for one thread: WAIT returns EAGAIN when the value differs, and otherwise can only time out
-/// (nobody else could wake it); WAKE wakes nobody. Threads bring the real wait queues.
-pub fn sys_futex(cx: &mut Ctx, a: &Args) -> SysResult {
-    const FUTEX_WAIT: u64 = 0;
-    const FUTEX_WAKE: u64 = 1;
-    const FUTEX_WAIT_BITSET: u64 = 9;
-    const FUTEX_WAKE_BITSET: u64 = 10;
-    let op = a[1] & 0x7f;
-    match op {
-        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let cur = u32::from_le_bytes(get::<4>(cx, a[0])?);
-            if cur != a[2] as u32 {
-                return Err(Errno::EAGAIN);
-            }
-            if a[3] == 0 {
-                // A single thread waiting with no timeout would sleep forever: that is a deadlock.
-                cx.plat.log("nutshell: futex wait with no other thread to wake it: deadlock");
-                cx.p.exit_signal = Some(9);
-                return Err(Errno::EDEADLK);
-            }
-            let ts = get::<16>(cx, a[3])?;
-            let sec = u64::from_le_bytes(ts[..8].try_into().map_err(|_| Errno::EFAULT)?);
-            let nsec = u64::from_le_bytes(ts[8..].try_into().map_err(|_| Errno::EFAULT)?);
-            let t = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
-            let now = cx.plat.monotonic_ns();
-            let deadline = if op == FUTEX_WAIT { now.saturating_add(t) } else if a[1] & 256 != 0 { now + t.saturating_sub(cx.plat.realtime_ns()) } else { t };
-            cx.plat.sleep_until(deadline);
-            Err(Errno::ETIMEDOUT)
-        }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
-        _ => Err(Errno::ENOSYS),
-    }
-}
 
 /// prctl(2): the process name, dumpable and no-new-privs flags, and the options programs probe at start.
 pub fn sys_prctl(cx: &mut Ctx, a: &Args) -> SysResult {

@@ -5,6 +5,7 @@
 mod fs;
 mod mem;
 mod misc;
+pub mod thread;
 mod time;
 
 use alloc::format;
@@ -99,10 +100,13 @@ syscall_table! {
     __NR_kill => misc::sys_kill,
     __NR_tkill => misc::sys_tkill,
     __NR_tgkill => misc::sys_tgkill,
-    __NR_futex => misc::sys_futex,
+    __NR_futex => thread::sys_futex,
+    __NR_clone => thread::sys_clone,
+    __NR_clone3 => thread::sys_clone3,
+    __NR_get_robust_list => thread::sys_get_robust_list,
     __NR_prctl => misc::sys_prctl,
-    __NR_exit => misc::sys_exit,
-    __NR_exit_group => misc::sys_exit,
+    __NR_exit => thread::sys_exit,
+    __NR_exit_group => thread::sys_exit_group,
 }
 
 /// Whether `nr` ends the program (strace prints `= ?` for it, before it runs).
