@@ -19,6 +19,7 @@ use core::fmt::Write;
 use arch::trap::{TrapFrame, VECTOR_SYSCALL};
 use console::Channel;
 use kernel_core::mm::{Access, FaultError};
+use kernel_core::sys::signal;
 use spin::Mutex;
 
 /// Exit statuses of docs/PROTOCOL.md.
@@ -113,8 +114,10 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
     if frame.vector == VECTOR_SYSCALL {
         syscall(frame);
+        return_to_user(frame);
     } else if frame.is_user() {
         user_exception(frame);
+        return_to_user(frame);
     } else if frame.vector >= 32 {
         // The wake-up timer (or a stray interrupt) while the kernel idles.
         arch::apic::eoi();
@@ -155,10 +158,17 @@ fn syscall(frame: &mut TrapFrame) {
             sched::exit_current();
         }
         let Some(wait) = p.wait else { break };
+        if interrupt_wait(p, frame, nr) {
+            break;
+        }
         let events = p.threads.events;
         drop(guard);
         sched::block(wait.deadline, events);
         guard = PROCESS.lock();
+        let p = guard.as_mut().expect("the process exists while it makes syscalls");
+        if interrupt_wait(p, frame, nr) {
+            break;
+        }
     }
     let p = guard
         .as_mut()
@@ -182,6 +192,121 @@ fn syscall(frame: &mut TrapFrame) {
             .copied()
             .unwrap_or("Real-time signal");
         kill(sig, &format!("killed by signal {sig} ({name})"));
+    }
+}
+
+/// A signal arrived while syscall `nr` waited: end it with EINTR, or rewind it to run again after the
+/// handler (SA_RESTART). Returns whether the wait is over.
+fn interrupt_wait(p: &mut kernel_core::process::Process, frame: &mut TrapFrame, nr: u64) -> bool {
+    let mut plat = platform::KernelPlatform;
+    let cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+    if !signal::has_deliverable(&cx) {
+        return false;
+    }
+    match signal::interrupted_result(&cx, nr) {
+        Some(rax) => frame.rax = rax,
+        None if signal::has_deliverable(&cx) => {
+            // Restart: the syscall instruction runs again after the handler.
+            frame.rip -= 2;
+            frame.rax = nr;
+        }
+        None => return false,
+    }
+    p.wait = None;
+    true
+}
+
+fn regs_of(f: &TrapFrame) -> signal::UserRegs {
+    signal::UserRegs {
+        r8: f.r8,
+        r9: f.r9,
+        r10: f.r10,
+        r11: f.r11,
+        r12: f.r12,
+        r13: f.r13,
+        r14: f.r14,
+        r15: f.r15,
+        rdi: f.rdi,
+        rsi: f.rsi,
+        rbp: f.rbp,
+        rbx: f.rbx,
+        rdx: f.rdx,
+        rax: f.rax,
+        rcx: f.rcx,
+        rsp: f.rsp,
+        rip: f.rip,
+        rflags: f.rflags,
+        trapno: if f.vector < 32 { f.vector } else { 0 },
+        err: if f.vector < 32 { f.error } else { 0 },
+        cr2: if f.vector == 14 { arch::cpu::cr2() } else { 0 },
+    }
+}
+
+/// Load registers into the frame; the return then restores all of them exactly (iretq).
+fn set_regs(f: &mut TrapFrame, r: &signal::UserRegs) {
+    f.r8 = r.r8;
+    f.r9 = r.r9;
+    f.r10 = r.r10;
+    f.r11 = r.r11;
+    f.r12 = r.r12;
+    f.r13 = r.r13;
+    f.r14 = r.r14;
+    f.r15 = r.r15;
+    f.rdi = r.rdi;
+    f.rsi = r.rsi;
+    f.rbp = r.rbp;
+    f.rbx = r.rbx;
+    f.rdx = r.rdx;
+    f.rax = r.rax;
+    f.rcx = r.rcx;
+    f.rsp = r.rsp;
+    f.rip = r.rip;
+    f.rflags = r.rflags;
+    f.vector = arch::trap::VECTOR_IRET;
+}
+
+fn fpu() -> signal::Fpu<'static> {
+    signal::Fpu { area: arch::trap::fpu_state(platform::fpu_size()), xcr0: arch::setup::xcr0() }
+}
+
+/// Before returning to ring 3: fire expired timers, finish an rt_sigreturn, deliver pending signals, and
+/// arm the timer for the next timer expiry.
+fn return_to_user(frame: &mut TrapFrame) {
+    let mut guard = PROCESS.lock();
+    let Some(p) = guard.as_mut() else { return };
+    let mut plat = platform::KernelPlatform;
+    let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+    signal::fire_timers(&mut cx, platform::monotonic_ns());
+    let mut outcome = signal::Outcome::None;
+    if cx.p.signals.sigreturn {
+        cx.p.signals.sigreturn = false;
+        let mut regs = regs_of(frame);
+        outcome = signal::sigreturn(&mut cx, &mut regs, &mut fpu());
+        if outcome == signal::Outcome::Handler {
+            set_regs(frame, &regs);
+            // rt_sigreturn must not clobber rax (nor rcx/r11) with its own return value.
+            outcome = signal::Outcome::None;
+        }
+    }
+    if outcome == signal::Outcome::None {
+        let mut regs = regs_of(frame);
+        regs.trapno = 0;
+        regs.err = 0;
+        regs.cr2 = 0;
+        outcome = signal::deliver(&mut cx, &mut regs, &mut fpu());
+        if outcome == signal::Outcome::Handler {
+            set_regs(frame, &regs);
+        }
+    }
+    if let signal::Outcome::Terminate(sig) = outcome {
+        report_at_exit(cx.p);
+        drop(guard);
+        let name = SIGNAL_NAMES.get(usize::from(sig)).copied().unwrap_or("Real-time signal");
+        kill(sig, &format!("killed by signal {sig} ({name})"));
+    }
+    if let Some(next) = cx.p.signals.next_timer() {
+        drop(guard);
+        sched::arm_timer_at(next);
     }
 }
 
@@ -221,7 +346,9 @@ const SIGKILL: u8 = 9;
 const SIGSEGV: u8 = 11;
 
 fn user_exception(frame: &mut TrapFrame) {
-    let (sig, what) = match frame.vector {
+    let rip = frame.rip;
+    // (signal, si_code, si_addr, the report's first line)
+    let (sig, code, addr, what) = match frame.vector {
         14 => {
             let addr = arch::cpu::cr2();
             let access = if frame.error & 0x10 != 0 {
@@ -231,55 +358,33 @@ fn user_exception(frame: &mut TrapFrame) {
             } else {
                 Access::Read
             };
-            let result = PROCESS
-                .lock()
-                .as_mut()
-                .map(|p| p.mm.handle_fault(addr, access));
+            let result = PROCESS.lock().as_mut().map(|p| p.mm.handle_fault(addr, access));
             match result {
                 Some(Ok(())) => return,
                 Some(Err(FaultError::OutOfMemory)) => {
                     log(&format!(
-                        "nutshell: out of memory: {} guest, raise --mem (page fault at {addr:#x}, rip {:#x})",
+                        "nutshell: out of memory: {} guest, raise --mem (page fault at {addr:#x}, rip {rip:#x})",
                         arch::mem::ram_text(),
-                        frame.rip
                     ));
                     exit(128 + SIGKILL);
                 }
-                _ => (
-                    SIGSEGV,
-                    format!("segmentation fault at {addr:#x} (rip {:#x})", frame.rip),
-                ),
+                Some(Err(FaultError::Segv { mapped })) => {
+                    let code = if mapped { signal::SEGV_ACCERR } else { signal::SEGV_MAPERR };
+                    (SIGSEGV, code, addr, format!("segmentation fault at {addr:#x} (rip {rip:#x})"))
+                }
+                None => (SIGSEGV, signal::SEGV_MAPERR, addr, format!("segmentation fault at {addr:#x} (rip {rip:#x})")),
             }
         }
-        0 => (
-            SIGFPE,
-            format!(
-                "floating point exception: divide error (rip {:#x})",
-                frame.rip
-            ),
-        ),
-        16 | 19 => (
-            SIGFPE,
-            format!("floating point exception (rip {:#x})", frame.rip),
-        ),
-        6 => (
-            SIGILL,
-            format!("illegal instruction (rip {:#x})", frame.rip),
-        ),
-        3 | 1 => (
-            SIGTRAP,
-            format!("trace/breakpoint trap (rip {:#x})", frame.rip),
-        ),
-        17 => (
-            SIGBUS,
-            format!("bus error: alignment check (rip {:#x})", frame.rip),
-        ),
+        0 => (SIGFPE, 1, rip, format!("floating point exception: divide error (rip {rip:#x})")),
+        16 | 19 => (SIGFPE, 0, rip, format!("floating point exception (rip {rip:#x})")),
+        6 => (SIGILL, 2, rip, format!("illegal instruction (rip {rip:#x})")),
+        3 | 1 => (SIGTRAP, 1, rip, format!("trace/breakpoint trap (rip {rip:#x})")),
+        17 => (SIGBUS, 1, 0, format!("bus error: alignment check (rip {rip:#x})")),
         10..=13 => (
             SIGSEGV,
-            format!(
-                "segmentation fault: general protection (rip {:#x})",
-                frame.rip
-            ),
+            signal::SI_KERNEL,
+            0,
+            format!("segmentation fault: general protection (rip {rip:#x})"),
         ),
         v if v >= 32 => {
             arch::apic::eoi();
@@ -289,12 +394,31 @@ fn user_exception(frame: &mut TrapFrame) {
             }
             return;
         }
-        v => (
-            SIGSEGV,
-            format!("segmentation fault: exception {v} (rip {:#x})", frame.rip),
-        ),
+        v => (SIGSEGV, signal::SI_KERNEL, 0, format!("segmentation fault: exception {v} (rip {rip:#x})")),
     };
-    kill_fault(sig, &what, frame)
+    // The program's handler for the signal, if it has one; else the process ends with a report.
+    let outcome = {
+        let mut guard = PROCESS.lock();
+        match guard.as_mut() {
+            Some(p) => {
+                let mut plat = platform::KernelPlatform;
+                let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+                let info = signal::SigInfo { signo: sig, code, addr, ..Default::default() };
+                let mut regs = regs_of(frame);
+                let o = signal::fault(&mut cx, info, &mut regs, &mut fpu());
+                if o == signal::Outcome::Handler {
+                    set_regs(frame, &regs);
+                }
+                o
+            }
+            None => signal::Outcome::Terminate(sig),
+        }
+    };
+    match outcome {
+        signal::Outcome::Handler | signal::Outcome::None => {}
+        signal::Outcome::Terminate(s) if s == sig => kill_fault(sig, &what, frame),
+        signal::Outcome::Terminate(s) => kill_fault(s, &format!("{what}; the signal frame could not be written"), frame),
+    }
 }
 
 /// End the program as if by signal `sig`: status 128 + sig, one line on stderr.

@@ -114,6 +114,11 @@ pub fn clone_fpu_area(from: u64) -> u64 {
     to
 }
 
+/// Size of every thread's FPU area.
+pub fn fpu_size() -> usize {
+    FPU_SIZE.load(Ordering::Relaxed) as usize
+}
+
 /// The machine services the syscall handlers use.
 pub struct KernelPlatform;
 

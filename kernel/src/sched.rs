@@ -154,6 +154,7 @@ pub fn exit_current() -> ! {
 /// thread is chosen again.
 fn schedule() {
     loop {
+        let next_timer = fire_timers();
         let now = crate::platform::monotonic_ns();
         let events = process_events();
         let mut s = SCHED.lock();
@@ -173,6 +174,7 @@ fn schedule() {
                     } => Some(d),
                     _ => None,
                 })
+                .chain(next_timer)
                 .min();
             drop(s);
             let step = nearest.map_or(1_000_000, |d| d.saturating_sub(now).min(1_000_000));
@@ -231,4 +233,26 @@ fn reap(s: &mut Sched) {
     if let Some(i) = s.threads.iter().position(|t| t.tid == cur_tid) {
         s.current = i;
     }
+}
+
+/// Arm the timer so that the CPU is interrupted at monotonic time `deadline` (for a signal timer), or
+/// earlier for the time slice when several threads run.
+pub fn arm_timer_at(deadline: u64) {
+    let now = crate::platform::monotonic_ns();
+    let several = SCHED.lock().threads.iter().filter(|t| t.status != Status::Dead).count() > 1;
+    let mut ns = deadline.saturating_sub(now).max(1000);
+    if several {
+        ns = ns.min(SLICE_NS);
+    }
+    arch::apic::arm_ns(ns, crate::platform::tsc_per_us());
+}
+
+/// Fire the process's expired timers (from the idle loop); returns the next timer expiry.
+fn fire_timers() -> Option<u64> {
+    let mut guard = crate::PROCESS.lock();
+    let p = guard.as_mut()?;
+    let mut plat = crate::platform::KernelPlatform;
+    let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+    kernel_core::sys::signal::fire_timers(&mut cx, crate::platform::monotonic_ns());
+    cx.p.signals.next_timer()
 }

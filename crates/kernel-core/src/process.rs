@@ -108,6 +108,8 @@ pub struct Process {
     pub wait: Option<Wait>,
     /// Threads: ids, futex queues, and what clone/exit ask the kernel to do.
     pub threads: crate::sys::thread::Threads,
+    /// Pending signals, timers, and a pending rt_sigreturn.
+    pub signals: crate::sys::signal::Signals,
 }
 
 impl Process {
@@ -158,6 +160,7 @@ impl Process {
             fatal: None,
             wait: None,
             threads: Default::default(),
+            signals: Default::default(),
         }
     }
 

@@ -3,6 +3,13 @@
 use core::arch::asm;
 use raw_cpuid::CpuId;
 
+static XCR0: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The XSAVE components enabled (0 when the CPU has only FXSAVE).
+pub fn xcr0() -> u64 {
+    XCR0.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// What boot found out about the CPU.
 pub struct CpuInfo {
     pub use_xsave: bool,
@@ -50,6 +57,12 @@ pub fn init() -> CpuInfo {
         // EBX now gives the size for the enabled components.
         let leaf = core::arch::x86_64::__cpuid_count(0xd, 0);
         fpu_size = leaf.ebx as usize;
+    }
+    if has_xsave {
+        let (lo, hi): (u32, u32);
+        // SAFETY: XSAVE is enabled (CR4.OSXSAVE); xgetbv only reads XCR0.
+        unsafe { asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+        XCR0.store((u64::from(hi) << 32) | u64::from(lo), core::sync::atomic::Ordering::Relaxed);
     }
     CpuInfo {
         use_xsave: has_xsave,

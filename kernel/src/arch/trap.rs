@@ -182,6 +182,15 @@ pub fn copy_fpu_area(from: u64, to: u64, size: usize) {
     unsafe { core::ptr::copy_nonoverlapping(from as *const u8, to as *mut u8, size) }
 }
 
+/// The running thread's FPU save area as bytes (what the entry code saved when it entered the kernel).
+pub fn fpu_state(size: usize) -> &'static mut [u8] {
+    let (_, area) = current();
+    // SAFETY: the area was allocated by `platform::new_fpu_area` with at least `size` bytes and belongs to
+    // the running thread; the entry code only touches it on kernel entry and exit, not while this slice
+    // is in use (interrupts are off in the kernel).
+    unsafe { core::slice::from_raw_parts_mut(area as *mut u8, size) }
+}
+
 /// Size of a thread's kernel stack.
 pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
 

@@ -1,8 +1,8 @@
 //! Identity, limits, randomness, TLS, signal bookkeeping and exit.
 
-use super::{get, get_u64, le64, put, Args, Ctx};
+use super::{get_u64, le64, put, Args, Ctx};
 use crate::errno::{Errno, SysResult};
-use crate::process::{Rlimit, SigAction, RLIMIT_NLIMITS};
+use crate::process::{Rlimit, RLIMIT_NLIMITS};
 use linux_raw_sys::general as g;
 
 const ARCH_SET_GS: u32 = 0x1001;
@@ -163,126 +163,6 @@ pub fn sys_sched_getaffinity(cx: &mut Ctx, a: &Args) -> SysResult {
     put(cx, a[2], &1u64.to_le_bytes())?;
     Ok(8)
 }
-
-const SIGKILL: u64 = 9;
-const SIGSTOP: u64 = 19;
-
-pub fn sys_rt_sigaction(cx: &mut Ctx, a: &Args) -> SysResult {
-    let sig = a[0];
-    if !(1..=64).contains(&sig) || a[3] != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let old = cx.p.sigactions[(sig - 1) as usize];
-    if a[1] != 0 {
-        if sig == SIGKILL || sig == SIGSTOP {
-            return Err(Errno::EINVAL);
-        }
-        let b = get::<32>(cx, a[1])?;
-        let f = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
-        cx.p.sigactions[(sig - 1) as usize] =
-            SigAction { handler: f(0), flags: f(8), restorer: f(16), mask: f(24) & !((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))) };
-    }
-    if a[2] != 0 {
-        put(cx, a[2], &le64(&[old.handler, old.flags, old.restorer, old.mask]))?;
-    }
-    Ok(0)
-}
-
-pub fn sys_rt_sigprocmask(cx: &mut Ctx, a: &Args) -> SysResult {
-    if a[3] != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let old = cx.p.sigmask;
-    if a[1] != 0 {
-        let set = get_u64(cx, a[1])? & !((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1)));
-        cx.p.sigmask = match a[0] as u32 {
-            g::SIG_BLOCK => old | set,
-            g::SIG_UNBLOCK => old & !set,
-            g::SIG_SETMASK => set,
-            _ => return Err(Errno::EINVAL),
-        };
-    }
-    if a[2] != 0 {
-        put(cx, a[2], &old.to_le_bytes())?;
-    }
-    Ok(0)
-}
-
-/// sigaltstack(2): records the alternate stack (delivery comes with signals).
-pub fn sys_sigaltstack(cx: &mut Ctx, a: &Args) -> SysResult {
-    let old = cx.p.altstack;
-    if a[0] != 0 {
-        let b = get::<24>(cx, a[0])?;
-        let sp = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let flags = u32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
-        let size = u64::from_le_bytes(b[16..24].try_into().map_err(|_| Errno::EFAULT)?);
-        if flags & !(g::SS_DISABLE | g::SS_AUTODISARM) != 0 {
-            return Err(Errno::EINVAL);
-        }
-        if flags & g::SS_DISABLE == 0 && size < u64::from(g::MINSIGSTKSZ) {
-            return Err(Errno::ENOMEM);
-        }
-        cx.p.altstack = if flags & g::SS_DISABLE != 0 { (0, g::SS_DISABLE, 0) } else { (sp, flags, size) };
-    }
-    if a[1] != 0 {
-        let mut b = [0u8; 24];
-        b[..8].copy_from_slice(&old.0.to_le_bytes());
-        b[8..12].copy_from_slice(&old.1.to_le_bytes());
-        b[16..24].copy_from_slice(&old.2.to_le_bytes());
-        put(cx, a[1], &b)?;
-    }
-    Ok(0)
-}
-
-/// Signals whose default action is to be ignored (SIGCHLD, SIGCONT, SIGURG, SIGWINCH).
-const DEFAULT_IGNORED: [u64; 4] = [17, 18, 23, 28];
-
-/// Send `sig` to the program itself. Until signal delivery exists, a signal with the default action ends
-/// the program (status 128 + sig), an ignored one is dropped, and one with a handler is logged and dropped.
-fn send_self(cx: &mut Ctx, sig: u64) -> SysResult {
-    if sig > 64 {
-        return Err(Errno::EINVAL);
-    }
-    if sig == 0 {
-        return Ok(0);
-    }
-    let act = cx.p.sigactions[(sig - 1) as usize];
-    let blocked = cx.p.sigmask & (1 << (sig - 1)) != 0 && sig != SIGKILL && sig != SIGSTOP;
-    match act.handler {
-        _ if sig == SIGKILL => cx.p.exit_signal = Some(sig as u8),
-        0 if DEFAULT_IGNORED.contains(&sig) || blocked => {}
-        0 => cx.p.exit_signal = Some(sig as u8),
-        1 => {}
-        _ => cx.plat.log(&alloc::format!("nutshell: signal {sig} has a handler, but signal delivery is not implemented yet: dropped")),
-    }
-    Ok(0)
-}
-
-pub fn sys_kill(cx: &mut Ctx, a: &Args) -> SysResult {
-    let pid = a[0] as i32;
-    if pid != 0 && pid != -1 && pid != cx.p.pid as i32 && pid != -(cx.p.pid as i32) {
-        return Err(Errno::ESRCH);
-    }
-    send_self(cx, a[1])
-}
-
-pub fn sys_tkill(cx: &mut Ctx, a: &Args) -> SysResult {
-    if a[0] as i32 != cx.p.pid as i32 {
-        return Err(if (a[0] as i32) <= 0 { Errno::EINVAL } else { Errno::ESRCH });
-    }
-    send_self(cx, a[1])
-}
-
-pub fn sys_tgkill(cx: &mut Ctx, a: &Args) -> SysResult {
-    if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    if a[0] as i32 != cx.p.pid as i32 || a[1] as i32 != cx.p.pid as i32 {
-        return Err(Errno::ESRCH);
-    }
-    send_self(cx, a[2])
-}
-
 
 /// prctl(2): the process name, dumpable and no-new-privs flags, and the options programs probe at start.
 pub fn sys_prctl(cx: &mut Ctx, a: &Args) -> SysResult {

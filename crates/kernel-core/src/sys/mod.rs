@@ -5,6 +5,7 @@
 mod fs;
 mod mem;
 mod misc;
+pub mod signal;
 pub mod thread;
 mod time;
 
@@ -94,12 +95,27 @@ syscall_table! {
     __NR_getegid => misc::sys_zero,
     __NR_sched_getaffinity => misc::sys_sched_getaffinity,
     __NR_sched_yield => misc::sys_zero,
-    __NR_rt_sigaction => misc::sys_rt_sigaction,
-    __NR_rt_sigprocmask => misc::sys_rt_sigprocmask,
-    __NR_sigaltstack => misc::sys_sigaltstack,
-    __NR_kill => misc::sys_kill,
-    __NR_tkill => misc::sys_tkill,
-    __NR_tgkill => misc::sys_tgkill,
+    __NR_rt_sigaction => signal::sys_rt_sigaction,
+    __NR_rt_sigprocmask => signal::sys_rt_sigprocmask,
+    __NR_sigaltstack => signal::sys_sigaltstack,
+    __NR_kill => signal::sys_kill,
+    __NR_rt_sigreturn => signal::sys_rt_sigreturn,
+    __NR_rt_sigpending => signal::sys_rt_sigpending,
+    __NR_rt_sigsuspend => signal::sys_rt_sigsuspend,
+    __NR_rt_sigtimedwait => signal::sys_rt_sigtimedwait,
+    __NR_rt_sigqueueinfo => signal::sys_rt_sigqueueinfo,
+    __NR_rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo,
+    __NR_pause => signal::sys_pause,
+    __NR_alarm => signal::sys_alarm,
+    __NR_getitimer => signal::sys_getitimer,
+    __NR_setitimer => signal::sys_setitimer,
+    __NR_timer_create => signal::sys_timer_create,
+    __NR_timer_settime => signal::sys_timer_settime,
+    __NR_timer_gettime => signal::sys_timer_gettime,
+    __NR_timer_getoverrun => signal::sys_timer_getoverrun,
+    __NR_timer_delete => signal::sys_timer_delete,
+    __NR_tkill => signal::sys_tkill,
+    __NR_tgkill => signal::sys_tgkill,
     __NR_futex => thread::sys_futex,
     __NR_clone => thread::sys_clone,
     __NR_clone3 => thread::sys_clone3,

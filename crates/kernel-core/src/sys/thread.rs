@@ -40,6 +40,8 @@ pub struct Threads {
     pub exit_thread: Option<u8>,
     waiters: BTreeMap<u64, Vec<Waiter>>,
     woken: BTreeSet<u32>,
+    /// Ids of the live threads.
+    tids: BTreeSet<u32>,
 }
 
 impl Default for Threads {
@@ -52,11 +54,17 @@ impl Default for Threads {
             exit_thread: None,
             waiters: BTreeMap::new(),
             woken: BTreeSet::new(),
+            tids: BTreeSet::from([1]),
         }
     }
 }
 
 impl Threads {
+    /// Whether thread `tid` exists.
+    pub fn is_live(&self, tid: u32) -> bool {
+        self.tids.contains(&tid)
+    }
+
     /// Wake up to `n` waiters on `addr` whose bitset matches; returns how many.
     pub fn wake(&mut self, addr: u64, n: u32, bitset: u32) -> u32 {
         let mut woken = 0;
@@ -153,6 +161,7 @@ fn do_clone(cx: &mut Ctx, flags: u64, stack: u64, parent_tid: u64, child_tid: u6
     }
     cx.p.threads.next_tid += 1;
     cx.p.threads.live += 1;
+    cx.p.threads.tids.insert(tid);
     let state = ThreadState {
         tid,
         clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 { child_tid } else { 0 },
@@ -221,6 +230,8 @@ pub fn thread_exit_cleanup(cx: &mut Ctx) {
         cx.p.threads.wake(addr, 1, u32::MAX);
     }
     cx.p.threads.forget(tid);
+    cx.p.threads.tids.remove(&tid);
+    cx.p.signals.forget_thread(tid);
     cx.p.threads.live = cx.p.threads.live.saturating_sub(1);
     cx.p.threads.events += 1;
 }
