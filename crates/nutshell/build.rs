@@ -49,7 +49,7 @@ fn build() -> Result<(), String> {
         return Ok(());
     }
 
-    for input in [
+    let mut inputs: Vec<PathBuf> = [
         "kernel/src",
         "kernel/Cargo.toml",
         "kernel/Cargo.lock",
@@ -60,9 +60,24 @@ fn build() -> Result<(), String> {
         "crates/kernel-core/Cargo.toml",
         "crates/elf-loader/src",
         "crates/elf-loader/Cargo.toml",
-    ] {
+    ]
+    .iter()
+    .map(|input| repo.join(input))
+    .collect();
+    // Any other path dependency the kernel gains.
+    let manifest = std::fs::read_to_string(kernel_dir.join("Cargo.toml"))
+        .map_err(|e| format!("cannot read kernel/Cargo.toml: {e}"))?;
+    for dependency in path_dependencies(&manifest) {
+        let dir = normalize(&kernel_dir.join(dependency));
+        for input in ["src", "Cargo.toml", "build.rs"] {
+            inputs.push(dir.join(input));
+        }
+    }
+    inputs.sort();
+    inputs.dedup();
+    for input in inputs {
         // A directory makes cargo rerun this script when any file below it changes.
-        println!("cargo:rerun-if-changed={}", repo.join(input).display());
+        println!("cargo:rerun-if-changed={}", input.display());
     }
 
     let target_dir = outer_target_dir(&out_dir).join("kernel");
@@ -144,6 +159,37 @@ fn breaks_nested_build(key: &str) -> bool {
         || DROP
             .iter()
             .any(|d| key == *d || (d.ends_with('_') && key.starts_with(d)))
+}
+
+/// The `path = "..."` values of `{ path = "..." }` dependencies in a manifest (a plain text
+/// scan; `[[bin]] path = "src/main.rs"` lines, which have no brace, are skipped).
+fn path_dependencies(manifest: &str) -> Vec<&str> {
+    manifest
+        .lines()
+        .filter(|line| line.contains('{'))
+        .filter_map(|line| {
+            let rest = &line[line.find("path")? + 4..];
+            let rest = rest.trim_start().strip_prefix('=')?.trim_start();
+            let rest = rest.strip_prefix('"')?;
+            Some(&rest[..rest.find('"')?])
+        })
+        .collect()
+}
+
+/// `a/b/../c` → `a/c`, lexically (so that the same file is not listed twice).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The outer build's target directory, derived from `OUT_DIR`
