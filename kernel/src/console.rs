@@ -15,19 +15,49 @@ pub enum Channel {
     Exit = 5,
 }
 
+/// Where the framed input decoder is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    None,
+    /// After FF.
+    Started,
+    /// After FF 02: the next byte is a signal number.
+    Signal,
+}
+
 struct Console {
     framed: bool,
     input: VecDeque<u8>,
     eof: bool,
-    escape: bool,
+    escape: Escape,
+    /// Signals the user sent (Ctrl-C, kill of nutshell): bit n-1 for signal n.
+    signals: u64,
 }
 
 static CONSOLE: Mutex<Console> = Mutex::new(Console {
     framed: false,
     input: VecDeque::new(),
     eof: false,
-    escape: false,
+    escape: Escape::None,
+    signals: 0,
 });
+
+/// Counts arrivals of input (and signals): waiting threads compare it to know when to look again.
+pub static INPUT_EVENTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The interrupt handler of COM1: take what arrived.
+pub fn on_interrupt() {
+    if let Some(mut c) = CONSOLE.try_lock() {
+        poll_input(&mut c);
+    }
+}
+
+/// Signals sent by the user since the last call (bit n-1 for signal n).
+pub fn take_signals() -> u64 {
+    let mut c = CONSOLE.lock();
+    poll_input(&mut c);
+    core::mem::take(&mut c.signals)
+}
 
 /// Switch to the framed protocol and send the start marker.
 pub fn set_framed() {
@@ -59,27 +89,43 @@ pub fn write(ch: Channel, data: &[u8]) {
     }
 }
 
-/// Pull waiting bytes from the UART into the input buffer, decoding the framed escapes.
+/// Pull waiting bytes from the UART into the input buffer, decoding the framed escapes
+/// (`FF FF` byte FF, `FF 01` end of file, `FF 02 N` signal N).
 fn poll_input(c: &mut Console) {
+    let mut any = false;
     while let Some(b) = serial::try_read() {
+        any = true;
         if c.framed {
-            if c.escape {
-                c.escape = false;
-                match b {
-                    0xff => c.input.push_back(0xff),
-                    0x01 => c.eof = true,
-                    _ => {}
+            match c.escape {
+                Escape::Started => {
+                    c.escape = Escape::None;
+                    match b {
+                        0xff => c.input.push_back(0xff),
+                        0x01 => c.eof = true,
+                        0x02 => c.escape = Escape::Signal,
+                        _ => {}
+                    }
                 }
-            } else if b == 0xff {
-                c.escape = true;
-            } else {
-                c.input.push_back(b);
+                Escape::Signal => {
+                    c.escape = Escape::None;
+                    if (1..=64).contains(&b) {
+                        c.signals |= 1 << (b - 1);
+                    }
+                }
+                Escape::None if b == 0xff => c.escape = Escape::Started,
+                Escape::None => c.input.push_back(b),
             }
         } else if b == 0x04 {
             c.eof = true;
+        } else if b == 0x03 {
+            // Ctrl-C on the serial console of the classic path: SIGINT, as a terminal would.
+            c.signals |= 1 << 1;
         } else {
             c.input.push_back(if b == b'\r' { b'\n' } else { b });
         }
+    }
+    if any {
+        INPUT_EVENTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 }
 

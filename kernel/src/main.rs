@@ -106,6 +106,8 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
     arch::mem::drop_identity_map();
     platform::init_time_and_random(&cpu);
     arch::apic::init(platform::tsc_per_us());
+    arch::apic::route_serial_irq();
+    arch::serial::enable_rx_interrupt();
     exec::start(boot, &cpu)
 }
 
@@ -119,7 +121,10 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
         user_exception(frame);
         return_to_user(frame);
     } else if frame.vector >= 32 {
-        // The wake-up timer (or a stray interrupt) while the kernel idles.
+        // The wake-up timer, the console, or a stray interrupt while the kernel idles.
+        if frame.vector == u64::from(arch::apic::SERIAL_VECTOR) {
+            console::on_interrupt();
+        }
         arch::apic::eoi();
     } else {
         kernel_exception(frame);
@@ -161,9 +166,8 @@ fn syscall(frame: &mut TrapFrame) {
         if interrupt_wait(p, frame, nr) {
             break;
         }
-        let events = p.threads.events;
         drop(guard);
-        sched::block(wait.deadline, events);
+        sched::block(wait.deadline, sched::events());
         guard = PROCESS.lock();
         let p = guard.as_mut().expect("the process exists while it makes syscalls");
         if interrupt_wait(p, frame, nr) {
@@ -269,6 +273,17 @@ fn fpu() -> signal::Fpu<'static> {
     signal::Fpu { area: arch::trap::fpu_state(platform::fpu_size()), xcr0: arch::setup::xcr0() }
 }
 
+/// Queue the signals the user sent through the console (Ctrl-C, kill of nutshell) to the process.
+pub fn user_signals(cx: &mut kernel_core::sys::Ctx) {
+    let mut set = console::take_signals();
+    while set != 0 {
+        let sig = set.trailing_zeros() as u8 + 1;
+        set &= set - 1;
+        let info = signal::SigInfo { signo: sig, code: signal::SI_KERNEL, ..Default::default() };
+        signal::send(cx, 0, info);
+    }
+}
+
 /// Before returning to ring 3: fire expired timers, finish an rt_sigreturn, deliver pending signals, and
 /// arm the timer for the next timer expiry.
 fn return_to_user(frame: &mut TrapFrame) {
@@ -277,6 +292,7 @@ fn return_to_user(frame: &mut TrapFrame) {
     let mut plat = platform::KernelPlatform;
     let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
     signal::fire_timers(&mut cx, platform::monotonic_ns());
+    user_signals(&mut cx);
     let mut outcome = signal::Outcome::None;
     if cx.p.signals.sigreturn {
         cx.p.signals.sigreturn = false;
@@ -387,6 +403,9 @@ fn user_exception(frame: &mut TrapFrame) {
             format!("segmentation fault: general protection (rip {rip:#x})"),
         ),
         v if v >= 32 => {
+            if v == u64::from(arch::apic::SERIAL_VECTOR) {
+                console::on_interrupt();
+            }
             arch::apic::eoi();
             if v == u64::from(arch::apic::TIMER_VECTOR) {
                 // The time slice ended: let another thread run.

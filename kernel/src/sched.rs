@@ -106,11 +106,10 @@ fn runnable(t: &Thread, now: u64, events: u64) -> bool {
     }
 }
 
-fn process_events() -> u64 {
-    crate::PROCESS
-        .lock()
-        .as_ref()
-        .map_or(0, |p| p.threads.events)
+/// The event count waiting threads compare: the process's events plus console input arrivals.
+pub fn events() -> u64 {
+    crate::PROCESS.lock().as_ref().map_or(0, |p| p.threads.events)
+        + crate::console::INPUT_EVENTS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// Park the running thread until its deadline or the next event, running others meanwhile.
@@ -156,7 +155,7 @@ fn schedule() {
     loop {
         let next_timer = fire_timers();
         let now = crate::platform::monotonic_ns();
-        let events = process_events();
+        let events = events();
         let mut s = SCHED.lock();
         let n = s.threads.len();
         let cur = s.current;
@@ -247,12 +246,14 @@ pub fn arm_timer_at(deadline: u64) {
     arch::apic::arm_ns(ns, crate::platform::tsc_per_us());
 }
 
-/// Fire the process's expired timers (from the idle loop); returns the next timer expiry.
+/// Fire the process's expired timers and queue the user's signals (from the idle loop); returns the
+/// next timer expiry.
 fn fire_timers() -> Option<u64> {
     let mut guard = crate::PROCESS.lock();
     let p = guard.as_mut()?;
     let mut plat = crate::platform::KernelPlatform;
     let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
+    crate::user_signals(&mut cx);
     kernel_core::sys::signal::fire_timers(&mut cx, crate::platform::monotonic_ns());
     cx.p.signals.next_timer()
 }

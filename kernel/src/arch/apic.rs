@@ -121,3 +121,25 @@ pub fn arm_ns(ns: u64, tsc_per_us: u64) {
         write(REG_TIMER_INIT, ticks.clamp(1, u64::from(u32::MAX)) as u32);
     }
 }
+
+const IOAPIC_BASE: u64 = 0xfec0_0000;
+/// The vector COM1's receive interrupt raises.
+pub const SERIAL_VECTOR: u8 = 0x24;
+
+fn ioapic_write(reg: u32, v: u32) {
+    // SAFETY: the I/O APIC's index/data registers at IOAPIC_BASE (physical map); 32-bit accesses.
+    unsafe {
+        core::ptr::write_volatile(phys_to_virt(IOAPIC_BASE) as *mut u32, reg);
+        core::ptr::write_volatile(phys_to_virt(IOAPIC_BASE + 0x10) as *mut u32, v);
+    }
+}
+
+/// Route ISA IRQ 4 (COM1) through the I/O APIC to this CPU as `SERIAL_VECTOR` (edge, active high).
+pub fn route_serial_irq() {
+    if !READY.load(Ordering::Relaxed) {
+        return;
+    }
+    let entry = 0x10 + 2 * 4;
+    ioapic_write(entry + 1, 0); // destination: APIC id 0
+    ioapic_write(entry, u32::from(SERIAL_VECTOR));
+}

@@ -15,6 +15,12 @@ pub fn init() {
     outb(COM1 + 4, 0x03);
 }
 
+/// Raise an interrupt when a byte arrives (IER bit 0; OUT2 gates the IRQ line on PC hardware).
+pub fn enable_rx_interrupt() {
+    outb(COM1 + 4, 0x0b);
+    outb(COM1 + 1, 0x01);
+}
+
 /// Send bytes, waiting for the transmitter when it is full.
 pub fn write(bytes: &[u8]) {
     for &b in bytes {
