@@ -477,8 +477,18 @@ fn shell_line(program: &Path, args: &[OsString]) -> String {
             && !bytes.is_empty()
         {
             line.extend_from_slice(bytes);
-        } else {
+        } else if !bytes.contains(&b'\'') {
             push_quoted(&mut line, bytes);
+        } else {
+            // Double quotes read better around the single-quoted kernel command line.
+            line.push(b'"');
+            for &b in bytes {
+                if b"\\\"$`".contains(&b) {
+                    line.push(b'\\');
+                }
+                line.push(b);
+            }
+            line.push(b'"');
         }
     }
     String::from_utf8_lossy(&line).into_owned()
@@ -602,6 +612,7 @@ mod tests {
     ) -> (Result<u8, RunError>, Captured, Captured) {
         let script = format!(
             "#!/bin/bash\n\
+             if [ \"$1\" = --probe ]; then exit 0; fi\n\
              while [ $# -gt 0 ]; do\n\
                case \"$1\" in\n\
                  -chardev) fd=${{2##*fd=}}; shift;;\n\
@@ -617,6 +628,16 @@ mod tests {
         std::fs::write(&qemu, script).expect("write the fake QEMU");
         std::fs::set_permissions(&qemu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("chmod");
+        // A child forked by another test while the script was open for writing keeps it busy
+        // (ETXTBSY) until it execs: wait for that to pass.
+        for _ in 0..100 {
+            match Command::new(&qemu).arg("--probe").status() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    thread::sleep(Duration::from_millis(10))
+                }
+                _ => break,
+            }
+        }
         let mut full = vec!["nutshell", "run"];
         full.extend_from_slice(argv);
         let args = match <crate::cli::Cli as clap::Parser>::try_parse_from(full) {
@@ -766,10 +787,14 @@ exit 85";
 
     #[test]
     fn debug_command_line_is_quoted() {
-        let args = [OsString::from("-append"), OsString::from("'a' -- b")];
+        let args = [
+            OsString::from("-append"),
+            OsString::from("'a' -- 'b\"$`\\'"),
+            OsString::from("x y"),
+        ];
         assert_eq!(
             shell_line(Path::new("/usr/bin/qemu"), &args),
-            r"/usr/bin/qemu -append ''\''a'\'' -- b'"
+            r#"/usr/bin/qemu -append "'a' -- 'b\"\$\`\\'" 'x y'"#
         );
     }
 }
