@@ -470,10 +470,20 @@ class Bench:
                              "status": oc.status, "metrics": oc.metrics,
                              "wall_s": round(run.wall_s, 4) if hasattr(run, "wall_s") else None,
                              "attempt": attempt})
+            if not oc.ok:
+                self.save_failed(side, prog, run)
             if oc.ok or not retry:
                 return oc
             log(f"  {side.name} {prog}: {oc.reason}; retrying once")
         return oc
+
+    def save_failed(self, side, prog, run):
+        """Keep the output of a failed run (the last one of each kind) for a look by hand."""
+        path = os.path.join(self.opts.build, "failed", f"{side.name}-{prog}.out")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(("$ " + " ".join(shlex.quote(c) for c in run.cmd) + "\n").encode())
+            f.write(run.out)
 
     def record(self, key, side, value=None, reason=None):
         if reason is not None:
@@ -498,6 +508,7 @@ class Bench:
                         vals = extract(oc)
                     except (KeyError, ValueError) as e:
                         oc.reason = f"unexpected output ({e})"
+                        self.save_failed(side, prog, oc.run)
                 if oc.ok and vals:
                     for k, v in vals.items():
                         self.record(k, side, v)
@@ -550,7 +561,7 @@ class Bench:
 
     def console(self):
         nbytes = self.size["console_bytes"]
-        begin, end = b"@@CONSOLE-BEGIN@@\n", b"@@CONSOLE-END@@"
+        begin, end = b"@@CONSOLE-BEGIN@@", b"@@CONSOLE-END@@"
 
         def extract(oc):
             out = oc.run.out
@@ -559,6 +570,8 @@ class Bench:
             if b < 0 or e < 0:
                 raise ValueError("payload markers missing")
             first, last = b + len(begin), e - 1
+            while first < last and out[first] in b"\r\n":  # a Linux tty sends CR LF
+                first += 1
             while last > first and out[last] in b"\r\n":  # the newline before the end marker
                 last -= 1
             got = last - first + 1
@@ -574,7 +587,7 @@ class Bench:
 
     def memory(self):
         """Smallest -m (MiB) in which the glibc hello runs, by binary search, once per side."""
-        timeout = self.opts.timeout or 60
+        timeout = self.opts.timeout or 30
         for side in self.sides:
             def ok(mem):
                 oc = self.one(side, "hello", [], timeout, mem=mem, expect_result=False,
@@ -713,6 +726,11 @@ def setup_nutshell(opts):
                    what="cargo build --release -p nutshell")
             if not os.access(binary, os.X_OK):
                 raise HarnessError(f"{binary} not found")
+            # Run a private copy: a rebuild of target/ during a long run must not change the
+            # program under test half-way (the CLI embeds its kernel, so the copy is whole).
+            frozen = os.path.join(opts.build, "nutshell")
+            shutil.copy2(binary, frozen)
+            binary = frozen
             kernel_file = os.path.join(opts.build, "nutshell-kernel.elf")
             sh([binary, "kernel", "-o", kernel_file], what="nutshell kernel -o")
             return NutshellCli(binary, opts.machine), kernel_file, note
@@ -729,6 +747,9 @@ def setup_nutshell(opts):
            what="cargo build --release in kernel/")
     if not os.path.exists(kernel):
         raise HarnessError(f"nutshell kernel {kernel} not found")
+    frozen = os.path.join(opts.build, "nutshell-kernel")
+    shutil.copy2(kernel, frozen)
+    kernel = frozen
     return NutshellQemu(kernel, opts.machine), kernel, note
 
 
@@ -787,44 +808,48 @@ def main(argv):
     facts = machine_facts()
     log(f"nutshell: {nut.describe()}; Linux: {vmlinuz}; machine {opts.machine}, "
         f"-m {opts.mem}M, {bench.reps} repetition(s)")
+    mode = "quick" if opts.quick else "full"
+
+    def report(final):
+        elapsed = time.monotonic() - started
+        header = [
+            f"- date: {facts['date']}",
+            f"- machine: {facts['nproc']} cores, {facts['cpu']}; {facts['qemu']}",
+            f"- mode: {mode}, {bench.reps} repetition(s) per measurement, alternating "
+            f"nutshell/Linux; harness time {elapsed:.0f} s" + ("" if final else " (in progress)"),
+            f"- both sides: `qemu-system-x86_64 -M {opts.machine} -accel tcg -cpu max "
+            f"-m {opts.mem}M -nodefaults -no-user-config -no-reboot -display none`",
+            f"- nutshell: {nut.describe()}; initrd: {nut.initrd_what()}",
+            f"- Linux: `{os.path.basename(vmlinuz)}`, `-serial stdio`, initramfs (cpio newc) with "
+            f"a static /init that runs the program, prints its status and powers off; "
+            f"`-append '{lin.cmdline('/PROGRAM', ['ARGS'])}'`",
+        ]
+        if note:
+            header.append(f"- note: {note}")
+        text = "\n".join(header) + "\n\n" + table(bench) + "\n"
+        with open(os.path.join(opts.build, f"results-{mode}.json"), "w") as f:
+            json.dump({"facts": facts, "mode": mode, "reps": bench.reps, "size": bench.size,
+                       "samples": {f"{k[0]}/{k[1]}": v for k, v in bench.samples.items()},
+                       "failures": {f"{k[0]}/{k[1]}": v for k, v in bench.failures.items()},
+                       "runs": bench.raw}, f, indent=1)
+        with open(os.path.join(opts.build, f"table-{mode}.md"), "w") as f:
+            f.write(text)
+        if final and opts.markdown:
+            with open(opts.markdown, "w") as f:
+                f.write(text)
+        return text, elapsed
+
     try:
-        # Smoke test: if nutshell cannot even run the hello, say so loudly (rows still run).
         for p in parts:
             if p == "sizes":
                 bench.sizes(nut_kernel_file)
             else:
                 getattr(bench, p)()
+            report(final=False)  # a partial table after each part (bench/.build/table-MODE.md)
     except HarnessError as e:
         bench.harness_errors.append(str(e))
-    elapsed = time.monotonic() - started
-
-    mode = "quick" if opts.quick else "full"
-    header = [
-        f"- date: {facts['date']}",
-        f"- machine: {facts['nproc']} cores, {facts['cpu']}; {facts['qemu']}",
-        f"- mode: {mode}, {bench.reps} repetition(s) per measurement, alternating nutshell/Linux; "
-        f"harness time {elapsed:.0f} s",
-        f"- both sides: `qemu-system-x86_64 -M {opts.machine} -accel tcg -cpu max -m {opts.mem}M "
-        "-nodefaults -no-user-config -no-reboot -display none`",
-        f"- nutshell: {nut.describe()}; initrd: {nut.initrd_what()}",
-        f"- Linux: `{os.path.basename(vmlinuz)}`, `-serial stdio`, initramfs (cpio newc) with a "
-        f"static /init that runs the program, prints its status and powers off; "
-        f"`-append '{lin.cmdline('/PROGRAM', ['ARGS'])}'`",
-    ]
-    if note:
-        header.append(f"- note: {note}")
-    report = "\n".join(header) + "\n\n" + table(bench) + "\n"
-    print(report)
-    with open(os.path.join(opts.build, f"results-{mode}.json"), "w") as f:
-        json.dump({"facts": facts, "mode": mode, "reps": bench.reps, "size": bench.size,
-                   "samples": {f"{k[0]}/{k[1]}": v for k, v in bench.samples.items()},
-                   "failures": {f"{k[0]}/{k[1]}": v for k, v in bench.failures.items()},
-                   "runs": bench.raw}, f, indent=1)
-    with open(os.path.join(opts.build, f"table-{mode}.md"), "w") as f:
-        f.write(report)
-    if opts.markdown:
-        with open(opts.markdown, "w") as f:
-            f.write(report)
+    text, elapsed = report(final=True)
+    print(text)
     if bench.harness_errors:
         for e in bench.harness_errors:
             print(f"bench: harness failure: {e}", file=sys.stderr)

@@ -13,6 +13,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static void say(const char *s)
@@ -63,6 +64,9 @@ int main(int argc, char **argv)
     }
     snprintf(buf, sizeof buf, "\n@@BENCH-EXIT %d@@\n", code);
     say(buf);
+    /* write() on a tty returns once the bytes are in the kernel's buffer: wait until the UART
+     * has sent them all, or powering off would cut the end of the program's output. */
+    tcdrain(1);
     sync();
     reboot(RB_POWER_OFF);
     /* If power-off is not supported, reboot: QEMU's -no-reboot turns it into an exit. */
