@@ -114,6 +114,17 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
 /// Called by the entry code for every syscall, exception and interrupt.
 #[no_mangle]
 extern "C" fn trap_handler(frame: &mut TrapFrame) {
+    let user = frame.is_user();
+    if user {
+        platform::account(platform::CpuState::Kernel);
+    }
+    handle_trap(frame);
+    if user {
+        platform::account(platform::CpuState::User);
+    }
+}
+
+fn handle_trap(frame: &mut TrapFrame) {
     if frame.vector == VECTOR_SYSCALL {
         syscall(frame);
         return_to_user(frame);
@@ -154,6 +165,11 @@ fn syscall(frame: &mut TrapFrame) {
         if let Some(req) = p.threads.spawn.take() {
             drop(guard);
             sched::spawn(req, frame);
+            return;
+        }
+        if core::mem::take(&mut p.threads.yield_now) {
+            drop(guard);
+            sched::preempt();
             return;
         }
         if p.threads.exit_thread.take().is_some() {

@@ -69,9 +69,41 @@ pub fn sleep_until(deadline: u64) {
     }
 }
 
+/// What the CPU is doing, for CPU time accounting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CpuState {
+    User = 0,
+    Kernel = 1,
+    Idle = 2,
+}
+
+/// Nanoseconds spent in each `CpuState`, the current state and when it began.
+static STATE_NS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static STATE: AtomicU64 = AtomicU64::new(CpuState::Kernel as u64);
+static STATE_SINCE: AtomicU64 = AtomicU64::new(0);
+
+/// Enter `state`: the time since the last change is charged to the previous state.
+pub fn account(state: CpuState) {
+    let now = monotonic_ns();
+    let since = STATE_SINCE.swap(now, Ordering::Relaxed);
+    let prev = STATE.swap(state as u64, Ordering::Relaxed) as usize;
+    STATE_NS[prev.min(2)].fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+}
+
+fn state_ns(s: CpuState) -> u64 {
+    let mut v = STATE_NS[s as usize].load(Ordering::Relaxed);
+    if STATE.load(Ordering::Relaxed) == s as u64 {
+        v += monotonic_ns().saturating_sub(STATE_SINCE.load(Ordering::Relaxed));
+    }
+    v
+}
+
 /// Idle for about `ns` nanoseconds or until an interrupt.
 pub fn idle_for(ns: u64) {
-    arch::apic::wait_until_tsc(tsc_at(monotonic_ns() + ns));
+    let t0 = monotonic_ns();
+    account(CpuState::Idle);
+    arch::apic::wait_until_tsc(tsc_at(t0 + ns));
+    account(CpuState::Kernel);
 }
 
 /// A random u64: RDSEED, else RDRAND, else a xorshift over the TSC (not cryptographic; logged once).
@@ -179,5 +211,13 @@ impl kernel_core::platform::Platform for KernelPlatform {
 
     fn memory(&self) -> (u64, u64) {
         arch::mem::memory_stats()
+    }
+
+    fn cpu_times(&self) -> kernel_core::platform::CpuTimes {
+        kernel_core::platform::CpuTimes {
+            user: state_ns(CpuState::User),
+            system: state_ns(CpuState::Kernel),
+            thread: crate::sched::thread_cpu_ns(monotonic_ns()),
+        }
     }
 }

@@ -36,6 +36,8 @@ struct Thread {
     /// The per-thread part of the process while this thread is not running.
     view: ThreadState,
     status: Status,
+    /// CPU time used before the current run.
+    cpu_ns: u64,
 }
 
 struct Sched {
@@ -44,6 +46,16 @@ struct Sched {
     #[allow(clippy::vec_box)]
     threads: Vec<Box<Thread>>,
     current: usize,
+}
+
+/// When the running thread last started running (monotonic ns), for its CPU time.
+static RUN_START: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// CPU time of the running thread.
+pub fn thread_cpu_ns(now: u64) -> u64 {
+    let s = SCHED.lock();
+    let base = s.threads.get(s.current).map_or(0, |t| t.cpu_ns);
+    base + now.saturating_sub(RUN_START.load(core::sync::atomic::Ordering::Relaxed))
 }
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -63,6 +75,7 @@ pub fn init() {
         saved_rsp: 0,
         view: ThreadState::default(),
         status: Status::Running,
+        cpu_ns: 0,
     }));
     s.current = 0;
 }
@@ -89,6 +102,7 @@ pub fn spawn(req: CloneRequest, parent: &TrapFrame) {
         saved_rsp,
         view: req.state,
         status: Status::Ready,
+        cpu_ns: 0,
     }));
     drop(s);
     arch::apic::arm_ns(SLICE_NS, crate::platform::tsc_per_us());
@@ -152,6 +166,16 @@ pub fn exit_current() -> ! {
 /// Pick the next thread to run and switch to it; idles while nothing can run. Returns when the calling
 /// thread is chosen again.
 fn schedule() {
+    {
+        // Charge the time the current thread ran.
+        let now = crate::platform::monotonic_ns();
+        let mut s = SCHED.lock();
+        let c = s.current;
+        let start = RUN_START.swap(now, core::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = s.threads.get_mut(c) {
+            t.cpu_ns += now.saturating_sub(start);
+        }
+    }
     loop {
         let next_timer = fire_timers();
         let now = crate::platform::monotonic_ns();
@@ -178,6 +202,7 @@ fn schedule() {
             drop(s);
             let step = nearest.map_or(1_000_000, |d| d.saturating_sub(now).min(1_000_000));
             crate::platform::idle_for(step.max(1));
+            RUN_START.store(crate::platform::monotonic_ns(), core::sync::atomic::Ordering::Relaxed);
             continue;
         };
         let several = s

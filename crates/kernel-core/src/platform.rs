@@ -26,4 +26,17 @@ pub trait Platform {
     fn set_fs_base(&mut self, base: u64);
     /// Total and free physical memory in bytes.
     fn memory(&self) -> (u64, u64);
+    /// CPU time used so far, in nanoseconds.
+    fn cpu_times(&self) -> CpuTimes {
+        let t = self.monotonic_ns();
+        CpuTimes { user: t, system: 0, thread: t }
+    }
+}
+
+/// CPU time accounting: the process's time in ring 3 and in the kernel, and the running thread's total.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub user: u64,
+    pub system: u64,
+    pub thread: u64,
 }

@@ -38,6 +38,8 @@ pub struct Threads {
     pub spawn: Option<CloneRequest>,
     /// Set by exit(2): the running thread ends with this code (the process ends if it was the last).
     pub exit_thread: Option<u8>,
+    /// Set by sched_yield: the kernel runs another thread first if one is ready.
+    pub yield_now: bool,
     waiters: BTreeMap<u64, Vec<Waiter>>,
     woken: BTreeSet<u32>,
     /// Ids of the live threads.
@@ -52,6 +54,7 @@ impl Default for Threads {
             events: 0,
             spawn: None,
             exit_thread: None,
+            yield_now: false,
             waiters: BTreeMap::new(),
             woken: BTreeSet::new(),
             tids: BTreeSet::from([1]),
@@ -427,4 +430,10 @@ fn futex_wake_op(cx: &mut Ctx, addr1: u64, n1: u32, n2: u32, addr2: u64, op: u32
         woken += cx.p.threads.wake(addr2, n2, u32::MAX);
     }
     Ok(u64::from(woken))
+}
+
+/// sched_yield(2).
+pub fn sys_sched_yield(cx: &mut Ctx, _a: &Args) -> SysResult {
+    cx.p.threads.yield_now = true;
+    Ok(0)
 }

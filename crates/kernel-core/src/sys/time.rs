@@ -28,8 +28,11 @@ fn clock_now(cx: &Ctx, clock: u64) -> Result<u64, Errno> {
         g::CLOCK_MONOTONIC | g::CLOCK_MONOTONIC_RAW | g::CLOCK_MONOTONIC_COARSE | g::CLOCK_BOOTTIME => {
             Ok(cx.plat.monotonic_ns())
         }
-        // One thread on one CPU that never idles while the program runs: CPU time is time since boot.
-        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => Ok(cx.plat.monotonic_ns()),
+        g::CLOCK_PROCESS_CPUTIME_ID => {
+            let t = cx.plat.cpu_times();
+            Ok(t.user + t.system)
+        }
+        g::CLOCK_THREAD_CPUTIME_ID => Ok(cx.plat.cpu_times().thread),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -86,4 +89,38 @@ pub fn sys_clock_nanosleep(cx: &mut Ctx, a: &Args) -> SysResult {
     })?;
     super::wait_until(cx, deadline.unwrap_or(0))?;
     Ok(0)
+}
+
+/// getrusage(2): CPU times (RUSAGE_SELF, RUSAGE_THREAD; RUSAGE_CHILDREN is all zero), max RSS.
+pub fn sys_getrusage(cx: &mut Ctx, a: &Args) -> SysResult {
+    const RUSAGE_SELF: i32 = 0;
+    const RUSAGE_CHILDREN: i32 = -1;
+    const RUSAGE_THREAD: i32 = 1;
+    let who = a[0] as i32;
+    let t = cx.plat.cpu_times();
+    let (user, sys) = match who {
+        RUSAGE_SELF => (t.user, t.system),
+        RUSAGE_THREAD => (t.thread.saturating_sub(t.system.min(t.thread)), t.system.min(t.thread)),
+        RUSAGE_CHILDREN => (0, 0),
+        _ => return Err(Errno::EINVAL),
+    };
+    let (total, free) = cx.plat.memory();
+    let maxrss_kb = if who == RUSAGE_CHILDREN { 0 } else { total.saturating_sub(free) / 1024 };
+    let tv = |ns: u64| [ns / 1_000_000_000, ns % 1_000_000_000 / 1000];
+    let mut fields = [0u64; 18];
+    fields[..2].copy_from_slice(&tv(user));
+    fields[2..4].copy_from_slice(&tv(sys));
+    fields[4] = maxrss_kb;
+    put(cx, a[1], &super::le64(&fields))?;
+    Ok(0)
+}
+
+/// times(2): clock ticks (100 per second) of CPU time, and elapsed ticks since boot.
+pub fn sys_times(cx: &mut Ctx, a: &Args) -> SysResult {
+    let t = cx.plat.cpu_times();
+    let ticks = |ns: u64| ns / 10_000_000;
+    if a[0] != 0 {
+        put(cx, a[0], &super::le64(&[ticks(t.user), ticks(t.system), 0, 0]))?;
+    }
+    Ok(ticks(cx.plat.monotonic_ns()))
 }
