@@ -714,16 +714,49 @@ def machine_facts():
             "nproc": os.cpu_count(), "cpu": cpu, "qemu": qemu}
 
 
+def source_tree(opts):
+    """The tree nutshell is built from, and words saying which version it is."""
+    def git(*a):
+        p = subprocess.run(["git", "-C", ROOT, *a], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        return p.stdout.strip() if p.returncode == 0 else None
+
+    if opts.git_rev:
+        commit = git("rev-parse", "--verify", opts.git_rev + "^{commit}")
+        if not commit:
+            raise HarnessError(f"--git-rev {opts.git_rev}: no such commit")
+        src = os.path.join(opts.build, "src")
+        shutil.rmtree(src, ignore_errors=True)
+        os.makedirs(src)
+        log(f"git archive {commit[:12]} into {rel(src)}")
+        archive = subprocess.Popen(["git", "-C", ROOT, "archive", "--format=tar", commit],
+                                   stdout=subprocess.PIPE)
+        untar = subprocess.run(["tar", "-x", "-C", src], stdin=archive.stdout)
+        archive.stdout.close()
+        if archive.wait() != 0 or untar.returncode != 0:
+            raise HarnessError(f"git archive {commit} failed")
+        # Its own target dir, kept between runs (incremental), outside the extracted tree.
+        return src, os.path.join(opts.build, "target-src"), f"commit {commit[:12]}"
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "crates", "kernel",
+                "Cargo.toml", "Cargo.lock")
+    what = f"working tree at commit {commit[:12]}" if commit else "working tree"
+    if dirty:
+        what += " with uncommitted changes"
+    return ROOT, os.path.join(ROOT, "target"), what
+
+
 def setup_nutshell(opts):
     """The nutshell side: the CLI (preferred: what users run) or QEMU driven directly."""
     note = None
+    src, target, opts.nutshell_version = source_tree(opts)
     if opts.nutshell in ("auto", "cli"):
-        binary = opts.nutshell_bin or os.path.join(ROOT, "target", "release", "nutshell")
+        binary = opts.nutshell_bin or os.path.join(target, "release", "nutshell")
         try:
             if not opts.nutshell_bin and not opts.no_build:
-                log("cargo build --release -p nutshell")
-                sh(["cargo", "build", "--release", "-p", "nutshell"], cwd=ROOT,
-                   what="cargo build --release -p nutshell")
+                log(f"cargo build --release -p nutshell ({opts.nutshell_version})")
+                sh(["cargo", "build", "--release", "-p", "nutshell", "--target-dir", target],
+                   cwd=src, what="cargo build --release -p nutshell")
             if not os.access(binary, os.X_OK):
                 raise HarnessError(f"{binary} not found")
             # Run a private copy: a rebuild of target/ during a long run must not change the
@@ -739,11 +772,11 @@ def setup_nutshell(opts):
                 raise
             note = f"the nutshell CLI is not usable ({str(e).splitlines()[0]}): QEMU driven directly"
             log(note)
-    kernel = opts.kernel or os.path.join(ROOT, "kernel", "target", "x86_64-unknown-linux-gnu",
+    kernel = opts.kernel or os.path.join(src, "kernel", "target", "x86_64-unknown-linux-gnu",
                                          "release", "nutshell-kernel")
     if not opts.kernel and not opts.no_build:
-        log("cargo build --release (kernel/)")
-        sh(["cargo", "build", "--release"], cwd=os.path.join(ROOT, "kernel"),
+        log(f"cargo build --release in kernel/ ({opts.nutshell_version})")
+        sh(["cargo", "build", "--release"], cwd=os.path.join(src, "kernel"),
            what="cargo build --release in kernel/")
     if not os.path.exists(kernel):
         raise HarnessError(f"nutshell kernel {kernel} not found")
@@ -767,6 +800,9 @@ def parse_args(argv):
     ap.add_argument("--nutshell-bin", help="use this nutshell binary (no cargo build)")
     ap.add_argument("--kernel", help="nutshell kernel image for --nutshell qemu (no cargo build)")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo (use what is built)")
+    ap.add_argument("--git-rev", help="build nutshell from this commit (git archive into "
+                    "bench/.build/src) instead of the working tree, e.g. HEAD: concurrent edits "
+                    "of the tree then do not matter")
     ap.add_argument("--linux-kernel", help="Linux bzImage (default: newest /boot/vmlinuz-*cloud*, "
                     "installing linux-image-cloud-amd64 when there is none)")
     ap.add_argument("--machine", choices=["microvm", "pc"], default="microvm",
@@ -819,7 +855,7 @@ def main(argv):
             f"nutshell/Linux; harness time {elapsed:.0f} s" + ("" if final else " (in progress)"),
             f"- both sides: `qemu-system-x86_64 -M {opts.machine} -accel tcg -cpu max "
             f"-m {opts.mem}M -nodefaults -no-user-config -no-reboot -display none`",
-            f"- nutshell: {nut.describe()}; initrd: {nut.initrd_what()}",
+            f"- nutshell ({opts.nutshell_version}): {nut.describe()}; initrd: {nut.initrd_what()}",
             f"- Linux: `{os.path.basename(vmlinuz)}`, `-serial stdio`, initramfs (cpio newc) with "
             f"a static /init that runs the program, prints its status and powers off; "
             f"`-append '{lin.cmdline('/PROGRAM', ['ARGS'])}'`",
