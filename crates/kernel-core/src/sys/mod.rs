@@ -243,6 +243,8 @@ pub(crate) fn le64(fields: &[u64]) -> alloc::vec::Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thread_tests;
 
 /// The `strace -c` style table of `stats`, sorted by time (then calls), one string per line.
 pub fn summary_table(stats: &alloc::collections::BTreeMap<u64, SyscallStats>) -> alloc::vec::Vec<String> {

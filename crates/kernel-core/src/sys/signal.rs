@@ -757,7 +757,7 @@ pub fn fire_timers(cx: &mut Ctx, now: u64) {
     for (i, sig) in [SIGALRM, SIGVTALRM, SIGPROF].into_iter().enumerate() {
         let t = &mut cx.p.signals.itimer[i];
         if let Some(next) = t.next.filter(|n| *n <= now) {
-            t.next = if t.interval > 0 { Some(next + ((now - next) / t.interval + 1) * t.interval) } else { None };
+            t.next = (now - next).checked_div(t.interval).map(|k| next + (k + 1) * t.interval);
             send(cx, 0, SigInfo { signo: sig, code: SI_KERNEL, pid, ..SigInfo::default() });
         }
     }
@@ -765,8 +765,8 @@ pub fn fire_timers(cx: &mut Ctx, now: u64) {
     for id in due {
         let Some(t) = cx.p.signals.timers.get_mut(&id) else { continue };
         let next = t.next.unwrap_or(now);
-        let missed = if t.interval > 0 { (now - next) / t.interval } else { 0 };
-        t.next = if t.interval > 0 { Some(next + (missed + 1) * t.interval) } else { None };
+        let missed = (now - next).checked_div(t.interval).unwrap_or(0);
+        t.next = (t.interval > 0).then(|| next + (missed + 1) * t.interval);
         let (signo, value, tid, silent) = (t.signo, t.value, t.tid, t.silent);
         t.overrun = missed.min(i32::MAX as u64) as u32;
         if !silent {
