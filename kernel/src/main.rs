@@ -71,6 +71,7 @@ pub fn log(msg: &str) {
 pub fn exit(status: u8) -> ! {
     let rec = format!("exit {status}");
     console::write(Channel::Exit, rec.as_bytes());
+    arch::serial::flush();
     arch::cpu::outl(0xf4, u32::from(status));
     arch::setup::acpi_poweroff();
     log(

@@ -31,6 +31,15 @@ pub fn write(bytes: &[u8]) {
     }
 }
 
+/// Wait until every byte written has left the transmitter (LSR.TEMT), before the machine stops.
+pub fn flush() {
+    let mut spins = 0u32;
+    while inb(COM1 + 5) & 0x40 == 0 && spins < 10_000_000 {
+        core::hint::spin_loop();
+        spins += 1;
+    }
+}
+
 /// A received byte, if one is waiting.
 pub fn try_read() -> Option<u8> {
     if inb(COM1 + 5) & 1 != 0 {
