@@ -8,12 +8,13 @@ use alloc::vec::Vec;
 
 use elf_loader::{AuxvValues, ElfKind, LoadPlan, StackInput};
 use kernel_core::cmdline::Cmdline;
+use kernel_core::errno::Errno;
 use kernel_core::mm::{
     page_ceil, page_floor, AddressSpace, AreaKind, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE,
 };
 use kernel_core::process::Process;
 use kernel_core::uaccess::UserMemory;
-use kernel_core::vfs::{Content, Fs};
+use kernel_core::vfs::Fs;
 
 use crate::arch::mem::X86PageTable;
 use crate::arch::pvh::BootInfo;
@@ -79,6 +80,8 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
     };
     let initrd = crate::arch::pvh::initrd_bytes(pa, size);
     let mut fs = Fs::new();
+    fs.clock
+        .set(kernel_core::platform::Platform::realtime_ns(&crate::platform::KernelPlatform));
     let mut argv = cmd.argv.clone();
     let path: Vec<u8>;
     if initrd.starts_with(b"\x7fELF") {
@@ -127,19 +130,20 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         argv[0] = a0;
     }
     let shown = String::from_utf8_lossy(&path).into_owned();
-    let root = fs.root.clone();
-    let node = match fs.lookup(&root, &path, true) {
-        Ok(n) => n,
+    crate::fs::mount_all(&mut fs, &cmd);
+    // File data from the initrd is borrowed, so this copies nothing.
+    let image: alloc::borrow::Cow<'static, [u8]> = match fs.read_file(&path) {
+        Ok(d) => d,
+        Err(e) if e == Errno::EISDIR => {
+            fail(STATUS_NOEXEC, &format!("nutshell: {shown}: is a directory"))
+        }
+        Err(e) if e == Errno::EACCES => {
+            fail(STATUS_NOEXEC, &format!("nutshell: {shown}: not a regular file"))
+        }
         Err(_) => fail(
             STATUS_NOTFOUND,
             &format!("nutshell: {shown}: no such file in the root filesystem"),
         ),
-    };
-    // File data from the initrd is borrowed, so this clone copies nothing.
-    let image: alloc::borrow::Cow<'static, [u8]> = match &node.lock().content {
-        Content::File(d) => d.clone(),
-        Content::Dir(_) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: is a directory")),
-        Content::Symlink(_) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: cannot resolve")),
     };
     let plan = match elf_loader::parse(&image) {
         Ok(p) => p,
@@ -306,6 +310,8 @@ fn load_and_run(
     });
     let entry = bias + plan.entry;
     let mut process = Process::new(mm, fs, exe);
+    process.exec_info = crate::fs::exec_info(&stack);
+    crate::fs::enter_workdir(&mut process);
     process.strace = opts.strace;
     process.strict = opts.strict;
     if opts.summary {

@@ -8,6 +8,7 @@ extern crate alloc;
 mod arch;
 mod console;
 mod exec;
+mod fs;
 mod platform;
 mod rt;
 mod sched;

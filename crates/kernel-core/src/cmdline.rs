@@ -65,19 +65,22 @@ pub struct Cmdline {
     pub options: Vec<String>,
     /// PROGRAM and its arguments.
     pub argv: Vec<Vec<u8>>,
+    /// The device tokens QEMU appends on microvm (`virtio_mmio.device=SIZE@ADDR:IRQ`), wherever they were.
+    pub devices: Vec<Vec<u8>>,
 }
 
 impl Cmdline {
-    /// Parse a command line, dropping the device tokens QEMU appends on microvm.
+    /// Parse a command line, setting apart the device tokens QEMU appends on microvm.
     pub fn parse(line: &[u8]) -> Cmdline {
-        let words: Vec<Vec<u8>> =
-            split_words(line).into_iter().filter(|w| !w.starts_with(b"virtio_mmio.device=")).collect();
+        let (devices, words): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+            split_words(line).into_iter().partition(|w| w.starts_with(b"virtio_mmio.device="));
         match words.iter().position(|w| w == b"--") {
             Some(i) => Cmdline {
                 options: words[..i].iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect(),
                 argv: words[i + 1..].to_vec(),
+                devices,
             },
-            None => Cmdline { options: Vec::new(), argv: words },
+            None => Cmdline { options: Vec::new(), argv: words, devices },
         }
     }
 
@@ -116,6 +119,7 @@ mod tests {
         assert_eq!(c.value("env"), Some("A=1"));
         let argv: Vec<&[u8]> = c.argv.iter().map(|v| v.as_slice()).collect();
         assert_eq!(argv, [&b"/bin/app"[..], b"x", b"--", b"y"]);
+        assert_eq!(c.devices, [b"virtio_mmio.device=512@0xfeb00e00:12".to_vec()]);
         assert_eq!(Cmdline::parse(b"hello a b").argv.len(), 3);
         assert!(Cmdline::parse(b"").argv.is_empty());
     }

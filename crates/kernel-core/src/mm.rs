@@ -11,6 +11,7 @@ use linux_raw_sys::general as g;
 
 use crate::errno::{Errno, SysResult};
 use crate::uaccess::UserMemory;
+use crate::vfs::{same_inode, InodeRef};
 
 /// Size of a page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -59,6 +60,42 @@ pub enum AreaKind {
     Stack,
     /// A segment of an ELF file loaded by exec.
     Image(String),
+    /// A file mapped with mmap: pages are filled from it when first touched; in a shared area they go
+    /// back to it on msync, munmap, and before the file is read through a descriptor.
+    File(FileMap),
+}
+
+/// Which file an area maps, and from where.
+#[derive(Clone)]
+pub struct FileMap {
+    pub inode: InodeRef,
+    /// File offset of the area's first byte.
+    pub offset: u64,
+    /// The file's path, for /proc/self/maps.
+    pub path: String,
+}
+
+impl PartialEq for FileMap {
+    fn eq(&self, o: &FileMap) -> bool {
+        same_inode(&self.inode, &o.inode) && self.offset == o.offset && self.path == o.path
+    }
+}
+
+impl Eq for FileMap {}
+
+impl core::fmt::Debug for FileMap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "FileMap({} @ {:#x})", self.path, self.offset)
+    }
+}
+
+/// A file for mmap, with the access its descriptor gives.
+pub struct FileSource {
+    pub map: FileMap,
+    pub readable: bool,
+    pub writable: bool,
+    /// Opened with O_APPEND (no shared writable mapping).
+    pub append: bool,
 }
 
 /// One virtual memory area: `[start, end)` with one protection.
@@ -145,6 +182,9 @@ impl AddressSpace {
         }
         let mut hi = v.clone();
         hi.start = at;
+        if let AreaKind::File(f) = &mut hi.kind {
+            f.offset += at - v.start;
+        }
         if let Some(lo) = self.vmas.get_mut(&v.start) {
             lo.end = at;
         }
@@ -156,6 +196,7 @@ impl AddressSpace {
         if start >= end {
             return;
         }
+        self.writeback(start, end);
         self.split_at(start);
         self.split_at(end);
         let keys: alloc::vec::Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
@@ -206,7 +247,8 @@ impl AddressSpace {
         top.checked_sub(len).filter(|s| *s >= MMAP_MIN_ADDR)
     }
 
-    /// mmap(2) for anonymous memory. File mappings come with the filesystem.
+    /// mmap(2) for anonymous memory (`fd` is ignored; without MAP_ANONYMOUS this is ENODEV: file
+    /// mappings go through [`AddressSpace::mmap_file`]).
     pub fn mmap(
         &mut self,
         addr: u64,
@@ -215,6 +257,32 @@ impl AddressSpace {
         flags: u32,
         fd: i64,
         off: u64,
+    ) -> SysResult {
+        let _ = fd;
+        self.map(addr, len, prot, flags, off, None)
+    }
+
+    /// mmap(2) of a file: checks in Linux's order (do_mmap), then an area filled from the file on demand.
+    pub fn mmap_file(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: u32,
+        flags: u32,
+        off: u64,
+        src: FileSource,
+    ) -> SysResult {
+        self.map(addr, len, prot, flags, off, Some(src))
+    }
+
+    fn map(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: u32,
+        flags: u32,
+        off: u64,
+        src: Option<FileSource>,
     ) -> SysResult {
         // x86_64 sys_mmap checks the offset first, even for anonymous memory.
         if !off.is_multiple_of(PAGE_SIZE) || len == 0 {
@@ -229,10 +297,17 @@ impl AddressSpace {
             g::MAP_SHARED | g::MAP_SHARED_VALIDATE => true,
             _ => return Err(Errno::EINVAL),
         };
-        if flags & g::MAP_ANONYMOUS == 0 {
-            let _ = fd;
-            return Err(Errno::ENODEV);
-        }
+        let file = if flags & g::MAP_ANONYMOUS == 0 {
+            let Some(src) = src else {
+                return Err(Errno::ENODEV);
+            };
+            if (off / PAGE_SIZE).checked_add(len / PAGE_SIZE).is_none() {
+                return Err(Errno::EOVERFLOW);
+            }
+            Some(src)
+        } else {
+            None
+        };
         let start = if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
             if !addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
@@ -247,7 +322,18 @@ impl AddressSpace {
         } else {
             self.find_free(addr, len).ok_or(Errno::ENOMEM)?
         };
-        let kind = if flags & g::MAP_GROWSDOWN != 0 {
+        let kind = if let Some(src) = file {
+            if shared && prot & PROT_WRITE != 0 && (!src.writable || src.append) {
+                return Err(Errno::EACCES);
+            }
+            if !src.readable {
+                return Err(Errno::EACCES);
+            }
+            AreaKind::File(FileMap {
+                offset: off,
+                ..src.map
+            })
+        } else if flags & g::MAP_GROWSDOWN != 0 {
             AreaKind::Stack
         } else {
             AreaKind::Anon
@@ -269,8 +355,8 @@ impl AddressSpace {
         let mut va = start;
         while va < end {
             if !self.pt.is_mapped(va) {
-                let prot = self.find(va).map(|v| v.prot).ok_or(Errno::ENOMEM)?;
-                self.pt.map_zeroed(va, prot)?;
+                let v = self.find(va).cloned().ok_or(Errno::ENOMEM)?;
+                self.map_page(va, &v)?;
             }
             va += PAGE_SIZE;
         }
@@ -421,11 +507,16 @@ impl AddressSpace {
         if !keep_old {
             self.remove_range(old, old + old_len);
         }
+        let mut kind = v.kind.clone();
+        if let AreaKind::File(f) = &mut kind {
+            f.offset += old - v.start;
+        }
         self.vmas.insert(
             dest,
             Vma {
                 start: dest,
                 end: dest + new_len,
+                kind,
                 ..v
             },
         );
@@ -529,9 +620,148 @@ impl AddressSpace {
             // Present and still faulting means a protection violation.
             return Err(FaultError::Segv { mapped: true });
         }
-        self.pt
-            .map_zeroed(page, vma.prot)
+        self.map_page(page, &vma)
             .map_err(|_| FaultError::OutOfMemory)
+    }
+
+    /// Map the page `page` of area `v`: zeroed, then filled from the file of a file area.
+    fn map_page(&mut self, page: u64, v: &Vma) -> Result<(), Errno> {
+        self.pt.map_zeroed(page, v.prot)?;
+        if let AreaKind::File(f) = &v.kind {
+            let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
+            // Past the end of the file the page stays zero (Linux would raise SIGBUS beyond its last page).
+            let n = f
+                .inode
+                .read_at(f.offset + (page - v.start), &mut buf)
+                .unwrap_or(0);
+            if n > 0 {
+                self.pt.write_page(page, &buf[..n]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Shared file areas overlapping `[start, end)`, clipped to it.
+    fn shared_file_areas(&self, start: u64, end: u64) -> alloc::vec::Vec<(u64, u64, u64, FileMap)> {
+        self.vmas
+            .range(..end)
+            .map(|(_, v)| v)
+            .filter(|v| v.end > start && v.shared)
+            .filter_map(|v| match &v.kind {
+                AreaKind::File(f) => Some((v.start, v.start.max(start), v.end.min(end), f.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Write the present pages of shared file areas in `[start, end)` back to their files (only what
+    /// changed, and nothing past the end of a file).
+    fn writeback(&mut self, start: u64, end: u64) {
+        let mut page = alloc::vec![0u8; PAGE_SIZE as usize];
+        let mut file = alloc::vec![0u8; PAGE_SIZE as usize];
+        for (vstart, from, to, f) in self.shared_file_areas(start, end) {
+            let Ok(size) = f.inode.stat().map(|s| s.size) else {
+                continue;
+            };
+            let mut va = page_floor(from);
+            while va < to {
+                let off = f.offset + (va - vstart);
+                if off >= size {
+                    break;
+                }
+                if self.pt.is_mapped(va) {
+                    let n = (size - off).min(PAGE_SIZE) as usize;
+                    self.pt.read_page(va, &mut page[..n]);
+                    let m = f.inode.read_at(off, &mut file[..n]).unwrap_or(0);
+                    if m != n || page[..n] != file[..n] {
+                        let _ = f.inode.write_at(off, &page[..n]);
+                    }
+                }
+                va += PAGE_SIZE;
+            }
+        }
+    }
+
+    /// Whether some shared area maps a file.
+    pub fn has_shared_files(&self) -> bool {
+        self.vmas
+            .values()
+            .any(|v| v.shared && matches!(v.kind, AreaKind::File(_)))
+    }
+
+    /// Before the file `inode` is read or its size looked at through a descriptor: write its shared
+    /// mapped pages back (one address space, so this is all the coherence needed).
+    pub fn sync_file(&mut self, inode: &InodeRef) {
+        let ranges: alloc::vec::Vec<(u64, u64)> = self
+            .shared_file_areas(0, USER_END)
+            .into_iter()
+            .filter(|a| same_inode(&a.3.inode, inode))
+            .map(|a| (a.1, a.2))
+            .collect();
+        for (from, to) in ranges {
+            self.writeback(from, to);
+        }
+    }
+
+    /// After `[off, off + len)` of `inode` was written through a descriptor (or the file was truncated):
+    /// bring the present pages of shared areas mapping that range up to date.
+    pub fn refresh_file(&mut self, inode: &InodeRef, off: u64, len: u64) {
+        let end = off.saturating_add(len);
+        let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
+        for (vstart, from, to, f) in self.shared_file_areas(0, USER_END) {
+            if !same_inode(&f.inode, inode) {
+                continue;
+            }
+            let mut va = page_floor(from);
+            while va < to {
+                let foff = f.offset + (va - vstart);
+                if foff < end && foff + PAGE_SIZE > off && self.pt.is_mapped(va) {
+                    let n = f.inode.read_at(foff, &mut buf).unwrap_or(0);
+                    buf[n..].fill(0);
+                    self.pt.write_page(va, &buf);
+                }
+                va += PAGE_SIZE;
+            }
+        }
+    }
+
+    /// msync(2): write shared file pages of the range back. As Linux: EINVAL for an unaligned address,
+    /// unknown flags or MS_ASYNC with MS_SYNC; ENOMEM when part of the range is not mapped.
+    pub fn msync(&mut self, addr: u64, len: u64, flags: u32) -> SysResult {
+        let known = g::MS_ASYNC | g::MS_SYNC | g::MS_INVALIDATE;
+        if !addr.is_multiple_of(PAGE_SIZE)
+            || flags & !known != 0
+            || (flags & g::MS_ASYNC != 0 && flags & g::MS_SYNC != 0)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_ceil(len)
+            .and_then(|l| addr.checked_add(l))
+            .ok_or(Errno::ENOMEM)?;
+        if end == addr {
+            return Ok(0);
+        }
+        let mut at = addr;
+        let mut hole = false;
+        while at < end {
+            match self.find(at) {
+                Some(v) => at = v.end,
+                None => {
+                    hole = true;
+                    at = self
+                        .vmas
+                        .range(at..)
+                        .next()
+                        .map_or(end, |(k, _)| *k)
+                        .min(end);
+                }
+            }
+        }
+        self.writeback(addr, end);
+        if hole {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(0)
     }
 
     /// Extend the stack area (the one just above `page`) down to `page` if within the stack limit.
@@ -566,9 +796,7 @@ impl AddressSpace {
             return Err(Errno::EFAULT);
         }
         if !self.pt.is_mapped(page_floor(va)) {
-            let prot = v.prot;
-            self.pt
-                .map_zeroed(page_floor(va), prot)
+            self.map_page(page_floor(va), &v)
                 .map_err(|_| Errno::EFAULT)?;
         }
         Ok(())
@@ -601,13 +829,11 @@ impl AddressSpace {
             match check {
                 Some(a) => self.touch(va, a)?,
                 None => {
-                    if self.find(va).is_none() {
+                    let Some(v) = self.find(va).cloned() else {
                         return Err(Errno::EFAULT);
-                    }
+                    };
                     if !self.pt.is_mapped(page_floor(va)) {
-                        let prot = self.find(va).map(|v| v.prot).unwrap_or(0);
-                        self.pt
-                            .map_zeroed(page_floor(va), prot)
+                        self.map_page(page_floor(va), &v)
                             .map_err(|_| Errno::ENOMEM)?;
                     }
                 }

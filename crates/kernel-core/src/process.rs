@@ -8,23 +8,16 @@ use spin::Mutex;
 
 use crate::errno::Errno;
 use crate::mm::AddressSpace;
-use crate::vfs::{Fs, Inode};
-
-/// What an open file description refers to.
-pub enum FileKind {
-    /// The console: stdin (input) or stdout/stderr (output to `fd` 1 or 2 on the host).
-    Console { fd: u32 },
-    /// A file of the in-memory filesystem.
-    Node(Inode),
-}
+use crate::vfs::{File, Fs, Path};
 
 /// An open file description (shared by dup'ed descriptors).
 pub struct OpenFile {
-    pub kind: FileKind,
+    /// What it is: a file of a filesystem, the console, a pipe, a device (see [`crate::vfs::File`]).
+    pub file: Arc<dyn File>,
     pub pos: u64,
-    /// O_* status flags (access mode, O_APPEND, O_NONBLOCK).
+    /// O_* status flags (access mode, O_APPEND, O_NONBLOCK, O_PATH).
     pub flags: u32,
-    /// Path it was opened with, for /proc/self/fd and strace.
+    /// Absolute path it was opened with, for /proc/self/fd.
     pub path: String,
 }
 
@@ -71,10 +64,12 @@ pub struct Process {
     pub mm: AddressSpace,
     pub fds: Vec<Option<Fd>>,
     pub fs: Fs,
-    pub cwd: Inode,
-    pub cwd_path: String,
+    /// The working directory.
+    pub cwd: Path,
     /// Path of the executable, for /proc/self/exe.
     pub exe: String,
+    /// argv, envp and auxv as exec laid them out, for /proc/self.
+    pub exec_info: crate::vfs::proc::ExecInfo,
     /// The name prctl(PR_SET_NAME) and /proc/self/comm use (at most 15 bytes).
     pub comm: String,
     pub pid: u32,
@@ -118,7 +113,7 @@ impl Process {
         let console = |fd: u32, flags: u32| {
             Some(Fd {
                 file: Arc::new(Mutex::new(OpenFile {
-                    kind: FileKind::Console { fd },
+                    file: crate::vfs::file::ConsoleFile::new(fd),
                     pos: 0,
                     flags,
                     path: String::from("/dev/console"),
@@ -137,8 +132,8 @@ impl Process {
             fds: alloc::vec![console(0, 0), console(1, 1), console(2, 1)],
             fs,
             cwd,
-            cwd_path: String::from("/"),
             exe,
+            exec_info: Default::default(),
             comm,
             pid: 1,
             tid: 1,

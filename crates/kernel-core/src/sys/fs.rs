@@ -1,453 +1,521 @@
-//! File descriptors and I/O: the console on fds 0-2 and read-only files of the in-memory root.
-//! (The full VFS with writes, directories and pipes is the files issue.)
+//! File descriptors and I/O: read/write and their vector and positional forms, lseek, close, dup, fcntl,
+//! ioctl, poll, pipes, getdents64, sync, truncate, fallocate, sendfile, copy_file_range. The syscalls
+//! that take paths are in [`super::fspath`] and [`super::fsattr`]; the helpers they share are here.
+//!
+//! What every file does is behind [`crate::vfs::File`]: these handlers check descriptors, access modes
+//! and arguments in Linux's order, move bytes between user memory and the file, and turn EAGAIN from a
+//! file into a wait (the syscall runs again) unless the descriptor is O_NONBLOCK.
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use spin::Mutex;
 
-use super::{get, put, Args, Ctx};
+use super::{get, get_u64, put, Args, Ctx};
 use crate::errno::{Errno, SysResult};
-use crate::process::{FileKind, OpenFile};
+use crate::process::{FileRef, OpenFile, Wait};
 use crate::uaccess::UserMemory;
-use crate::vfs::{Content, Inode};
+use crate::vfs::pipe::PipeEnd;
+use crate::vfs::{DirEntry, Env, File, FileType, Path, SetAttr};
 use linux_raw_sys::general as g;
 
-const AT_FDCWD: i32 = -100;
+pub use super::fsattr::{
+    sys_access, sys_faccessat, sys_fstat, sys_lstat, sys_newfstatat, sys_readlink, sys_readlinkat,
+    sys_stat,
+};
+pub use super::fspath::{sys_getcwd, sys_open, sys_openat};
+
+pub(super) const AT_FDCWD: i32 = -100;
 /// Largest transfer of one read/write, as Linux's MAX_RW_COUNT.
-const MAX_RW: u64 = 0x7fff_f000;
+pub(super) const MAX_RW: u64 = 0x7fff_f000;
+/// Size of the kernel buffer bytes go through.
+const CHUNK: u64 = 256 << 10;
+const IOV_MAX: u64 = 1024;
 
-/// Read into user memory at `buf`, from the file's current position or `at`.
-fn do_read(cx: &mut Ctx, fd: u64, buf: u64, len: u64, at: Option<u64>) -> SysResult {
-    let file = cx.p.file(fd)?;
-    let len = len.min(MAX_RW);
-    let mut f = file.lock();
-    if f.flags & g::O_ACCMODE == g::O_WRONLY {
-        return Err(Errno::EBADF);
-    }
-    match &f.kind {
-        FileKind::Console { fd } => {
-            if at.is_some() {
-                return Err(Errno::ESPIPE);
-            }
-            if *fd != 0 || len == 0 {
-                return if *fd != 0 { Err(Errno::EBADF) } else { Ok(0) };
-            }
-            let mut tmp = alloc::vec![0u8; len.min(65536) as usize];
-            drop(f);
-            let n = cx.plat.console_read(&mut tmp);
-            cx.p.mm.write(buf, &tmp[..n])?;
-            Ok(n as u64)
-        }
-        FileKind::Node(node) => {
-            let node = node.clone();
-            let pos = at.unwrap_or(f.pos);
-            let chunk = {
-                let n = node.lock();
-                match &n.content {
-                    Content::File(d) => {
-                        let start = (pos as usize).min(d.len());
-                        let end = start.saturating_add(len as usize).min(d.len());
-                        d[start..end].to_vec()
-                    }
-                    Content::Dir(_) => return Err(Errno::EISDIR),
-                    Content::Symlink(_) => return Err(Errno::EINVAL),
-                }
-            };
-            cx.p.mm.write(buf, &chunk)?;
-            if at.is_none() {
-                f.pos = pos + chunk.len() as u64;
-            }
-            Ok(chunk.len() as u64)
-        }
-    }
+// ---- helpers shared by the file syscalls ----
+
+/// Refresh the filesystems' clock (timestamps of what this syscall changes).
+pub(super) fn tick(cx: &mut Ctx) {
+    cx.p.fs.clock.set(cx.plat.realtime_ns());
 }
 
-/// Write user memory at `buf` to the file.
-fn do_write(cx: &mut Ctx, fd: u64, buf: u64, len: u64, at: Option<u64>) -> SysResult {
-    let file = cx.p.file(fd)?;
-    let len = len.min(MAX_RW);
-    let f = file.lock();
-    if f.flags & g::O_ACCMODE == g::O_RDONLY {
-        return Err(Errno::EBADF);
-    }
-    match &f.kind {
-        FileKind::Console { fd } => {
-            if at.is_some() {
-                return Err(Errno::ESPIPE);
-            }
-            let out = if *fd == 0 { 1 } else { *fd };
-            drop(f);
-            let mut done = 0u64;
-            let mut tmp = alloc::vec![0u8; len.min(65536) as usize];
-            while done < len {
-                let n = (len - done).min(tmp.len() as u64) as usize;
-                if let Err(e) = cx.p.mm.read_user(buf + done, &mut tmp[..n]) {
-                    return if done > 0 { Ok(done) } else { Err(e) };
-                }
-                cx.plat.console_write(out, &tmp[..n]);
-                done += n as u64;
-            }
-            Ok(done)
-        }
-        FileKind::Node(_) => Err(Errno::EROFS),
-    }
-}
-
-pub fn sys_read(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_read(cx, a[0], a[1], a[2], None)
-}
-
-pub fn sys_write(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_write(cx, a[0], a[1], a[2], None)
-}
-
-pub fn sys_pread64(cx: &mut Ctx, a: &Args) -> SysResult {
-    if (a[3] as i64) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    do_read(cx, a[0], a[1], a[2], Some(a[3]))
-}
-
-pub fn sys_pwrite64(cx: &mut Ctx, a: &Args) -> SysResult {
-    if (a[3] as i64) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    do_write(cx, a[0], a[1], a[2], Some(a[3]))
-}
-
-/// Read an iovec array (at most IOV_MAX = 1024 entries).
-fn iovecs(cx: &mut Ctx, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
-    if count > 1024 {
-        return Err(Errno::EINVAL);
-    }
-    let mut v = Vec::with_capacity(count as usize);
-    for i in 0..count {
-        let b = get::<16>(cx, addr + i * 16)?;
-        let base = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let len = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if len as i64 as isize > isize::MAX || (len as i64) < 0 {
-            return Err(Errno::EINVAL);
-        }
-        v.push((base, len));
-    }
-    Ok(v)
-}
-
-pub fn sys_readv(cx: &mut Ctx, a: &Args) -> SysResult {
-    let iov = iovecs(cx, a[1], a[2])?;
-    let mut total = 0;
-    for (base, len) in iov {
-        if len == 0 {
-            continue;
-        }
-        match do_read(cx, a[0], base, len, None) {
-            Ok(n) => {
-                total += n;
-                if n < len {
-                    break;
-                }
-            }
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(total)
-}
-
-pub fn sys_writev(cx: &mut Ctx, a: &Args) -> SysResult {
-    let iov = iovecs(cx, a[1], a[2])?;
-    cx.p.file(a[0])?;
-    let mut total = 0;
-    for (base, len) in iov {
-        if len == 0 {
-            continue;
-        }
-        match do_write(cx, a[0], base, len, None) {
-            Ok(n) => total += n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(total)
-}
-
-/// Read a path argument (ENAMETOOLONG past PATH_MAX, EFAULT for a bad pointer).
-fn path_arg(cx: &mut Ctx, addr: u64) -> Result<Vec<u8>, Errno> {
+/// Read a path argument: EFAULT for a bad pointer, ENAMETOOLONG at PATH_MAX.
+pub(super) fn path_arg(cx: &mut Ctx, addr: u64) -> Result<Vec<u8>, Errno> {
+    tick(cx);
     if addr == 0 {
         return Err(Errno::EFAULT);
     }
     cx.p.mm.read_cstr(addr, crate::vfs::PATH_MAX - 1)
 }
 
-/// The directory a dirfd-relative path starts from.
-fn start_dir(cx: &Ctx, dirfd: u64, path: &[u8]) -> Result<Inode, Errno> {
+/// The open file description of `fd` with its file, position and flags.
+pub(super) struct Desc {
+    pub of: FileRef,
+    pub file: Arc<dyn File>,
+    pub pos: u64,
+    pub flags: u32,
+}
+
+impl Desc {
+    pub fn readable(&self) -> bool {
+        self.flags & g::O_PATH == 0 && self.flags & g::O_ACCMODE != g::O_WRONLY
+    }
+    pub fn writable(&self) -> bool {
+        self.flags & g::O_PATH == 0 && self.flags & g::O_ACCMODE != g::O_RDONLY
+    }
+    pub fn is_path(&self) -> bool {
+        self.flags & g::O_PATH != 0
+    }
+    pub fn set_pos(&self, pos: u64) {
+        self.of.lock().pos = pos;
+    }
+}
+
+/// Look up descriptor `fd` (EBADF).
+pub(super) fn desc(cx: &mut Ctx, fd: u64) -> Result<Desc, Errno> {
+    tick(cx);
+    let of = cx.p.file(fd)?;
+    let (file, pos, flags) = {
+        let f = of.lock();
+        (f.file.clone(), f.pos, f.flags)
+    };
+    Ok(Desc {
+        of,
+        file,
+        pos,
+        flags,
+    })
+}
+
+/// A descriptor that is not O_PATH (EBADF otherwise).
+pub(super) fn desc_io(cx: &mut Ctx, fd: u64) -> Result<Desc, Errno> {
+    let d = desc(cx, fd)?;
+    if d.is_path() {
+        return Err(Errno::EBADF);
+    }
+    Ok(d)
+}
+
+/// The directory a dirfd-relative `path` starts from: the cwd for AT_FDCWD (and for absolute paths,
+/// where dirfd is not looked at), else the directory open on dirfd (EBADF, ENOTDIR).
+pub(super) fn start_dir(cx: &Ctx, dirfd: u64, path: &[u8]) -> Result<Path, Errno> {
     if path.starts_with(b"/") || dirfd as i32 == AT_FDCWD {
         return Ok(cx.p.cwd.clone());
     }
     let f = cx.p.file(dirfd)?;
-    let f = f.lock();
-    match &f.kind {
-        FileKind::Node(n) if matches!(n.lock().content, Content::Dir(_)) => Ok(n.clone()),
-        FileKind::Node(_) | FileKind::Console { .. } => Err(Errno::ENOTDIR),
+    let file = f.lock().file.clone();
+    match file.location() {
+        Some(p) if p.is_dir() => Ok(p),
+        _ => Err(Errno::ENOTDIR),
     }
 }
 
-fn is_proc_self_exe(p: &[u8]) -> bool {
-    p == b"/proc/self/exe" || p == b"/proc/1/exe"
+/// The place `dirfd` stands for with an empty path (AT_EMPTY_PATH): its file, or the cwd.
+pub(super) fn empty_path_target(cx: &Ctx, dirfd: u64) -> Result<Arc<dyn File>, Errno> {
+    if dirfd as i32 == AT_FDCWD {
+        return Ok(crate::vfs::file::InodeFile::new(cx.p.cwd.clone()));
+    }
+    let f = cx.p.file(dirfd)?;
+    let file = f.lock().file.clone();
+    Ok(file)
 }
 
-fn do_openat(cx: &mut Ctx, dirfd: u64, path: u64, flags: u32) -> SysResult {
-    let path = path_arg(cx, path)?;
-    let dir = start_dir(cx, dirfd, &path)?;
-    let follow = flags & g::O_NOFOLLOW == 0;
-    let lookup_path: &[u8] = if is_proc_self_exe(&path) { cx.p.exe.as_bytes() } else { &path };
-    let node = match cx.p.fs.lookup(&dir, lookup_path, follow) {
-        Ok(n) => n,
-        Err(Errno::ENOENT) if flags & g::O_CREAT != 0 => return Err(Errno::EROFS),
-        Err(e) => return Err(e),
-    };
-    if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 {
-        return Err(Errno::EEXIST);
-    }
-    {
-        let n = node.lock();
-        match n.content {
-            Content::Dir(_) if flags & g::O_ACCMODE != g::O_RDONLY => return Err(Errno::EISDIR),
-            Content::Symlink(_) => return Err(Errno::ELOOP),
-            Content::File(_) if flags & g::O_DIRECTORY != 0 => return Err(Errno::ENOTDIR),
-            _ => {}
+/// Resolve a dirfd-relative path to its place.
+pub(super) fn resolve_at(cx: &Ctx, dirfd: u64, path: &[u8], follow: bool) -> Result<Path, Errno> {
+    let start = start_dir(cx, dirfd, path)?;
+    let env = Env::new(&*cx.p, &*cx.plat);
+    cx.p.fs.resolve(&env, &start, path, follow)
+}
+
+/// The file's inode when shared mappings of it may need to reach it first (regular files).
+fn sync_mapped(cx: &mut Ctx, file: &Arc<dyn File>) {
+    if cx.p.mm.has_shared_files() {
+        if let Some(i) = file.inode() {
+            if i.file_type() == FileType::Regular {
+                cx.p.mm.sync_file(&i);
+            }
         }
     }
-    let file = OpenFile {
-        kind: FileKind::Node(node),
-        pos: 0,
-        flags: flags & !(g::O_CREAT | g::O_EXCL | g::O_NOCTTY | g::O_TRUNC | g::O_CLOEXEC),
-        path: String::from_utf8_lossy(&path).into_owned(),
+}
+
+/// After writing `[off, off + len)` of a file: shared mappings see the new bytes.
+pub(super) fn refresh_mapped(cx: &mut Ctx, file: &Arc<dyn File>, off: u64, len: u64) {
+    if cx.p.mm.has_shared_files() {
+        if let Some(i) = file.inode() {
+            cx.p.mm.refresh_file(&i, off, len);
+        }
+    }
+}
+
+/// A file said it would block: EAGAIN for O_NONBLOCK, else wait for an event and run again.
+pub(super) fn would_block(cx: &mut Ctx, flags: u32) -> Errno {
+    if flags & g::O_NONBLOCK != 0 {
+        return Errno::EAGAIN;
+    }
+    cx.p.wait = Some(Wait { deadline: None });
+    Errno::RESTART
+}
+
+/// Something other threads may wait for changed (pipe data, a closed end).
+fn wake(cx: &mut Ctx) {
+    cx.p.threads.events += 1;
+}
+
+/// A write found no reader: SIGPIPE to the thread, and EPIPE.
+fn broken_pipe(cx: &mut Ctx) -> Errno {
+    let info = super::signal::SigInfo {
+        signo: 13,
+        code: 0,
+        pid: cx.p.pid,
+        ..Default::default()
     };
-    cx.p.install_fd(Arc::new(Mutex::new(file)), flags & g::O_CLOEXEC != 0, 0)
+    let tid = cx.p.tid;
+    super::signal::send(cx, tid, info);
+    Errno::EPIPE
 }
 
-pub fn sys_open(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_openat(cx, AT_FDCWD as u64, a[0], a[1] as u32)
+// ---- read and write ----
+
+/// Read into the user buffers `segs` from the file, at its position or at `at`.
+fn read_segs(cx: &mut Ctx, fd: u64, segs: &[(u64, u64)], at: Option<u64>) -> SysResult {
+    let d = desc(cx, fd)?;
+    if !d.readable() {
+        return Err(Errno::EBADF);
+    }
+    if at.is_some() && !d.file.positional() {
+        return Err(Errno::ESPIPE);
+    }
+    let total_len = segs.iter().map(|s| s.1).sum::<u64>().min(MAX_RW);
+    if total_len == 0 {
+        return Ok(0);
+    }
+    sync_mapped(cx, &d.file);
+    let positional = d.file.positional();
+    if !positional {
+        // A stream: one read, scattered over the buffers.
+        let mut tmp = alloc::vec![0u8; total_len.min(CHUNK) as usize];
+        let n = match d.file.read(cx.plat, 0, &mut tmp) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN) => return Err(would_block(cx, d.flags)),
+            Err(e) => return Err(e),
+        };
+        let mut done = 0usize;
+        for &(base, len) in segs {
+            if done >= n {
+                break;
+            }
+            let k = (len as usize).min(n - done);
+            if let Err(e) = cx.p.mm.write(base, &tmp[done..done + k]) {
+                if done == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            done += k;
+        }
+        wake(cx);
+        return Ok(done as u64);
+    }
+    let mut pos = at.unwrap_or(d.pos);
+    let mut tmp = alloc::vec![0u8; total_len.min(CHUNK) as usize];
+    let mut done = 0u64;
+    'outer: for &(base, len) in segs {
+        let mut off = 0u64;
+        while off < len && done < total_len {
+            let want = (len - off).min(total_len - done).min(tmp.len() as u64) as usize;
+            let n = match d.file.read(cx.plat, pos, &mut tmp[..want]) {
+                Ok(n) => n,
+                Err(_) if done > 0 => break 'outer,
+                Err(Errno::EAGAIN) => return Err(would_block(cx, d.flags)),
+                Err(e) => return Err(e),
+            };
+            if n > 0 {
+                if let Err(e) = cx.p.mm.write(base + off, &tmp[..n]) {
+                    if done == 0 {
+                        return Err(e);
+                    }
+                    break 'outer;
+                }
+            }
+            off += n as u64;
+            done += n as u64;
+            pos += n as u64;
+            // A short read ends the call.
+            if n < want {
+                break 'outer;
+            }
+        }
+    }
+    if at.is_none() {
+        d.set_pos(pos);
+    }
+    Ok(done)
 }
 
-pub fn sys_openat(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_openat(cx, a[0], a[1], a[2] as u32)
+/// Gather up to `max` bytes from the user buffers (stopping at the first bad one: EFAULT if none).
+fn gather(cx: &mut Ctx, segs: &[(u64, u64)], max: u64) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    for &(base, len) in segs {
+        let n = len.min(max - out.len() as u64) as usize;
+        if n == 0 {
+            continue;
+        }
+        let start = out.len();
+        out.resize(start + n, 0);
+        if let Err(e) = cx.p.mm.read_user(base, &mut out[start..]) {
+            out.truncate(start);
+            if out.is_empty() {
+                return Err(e);
+            }
+            break;
+        }
+        if out.len() as u64 >= max {
+            break;
+        }
+    }
+    Ok(out)
 }
 
-pub fn sys_close(cx: &mut Ctx, a: &Args) -> SysResult {
-    let i = usize::try_from(a[0]).map_err(|_| Errno::EBADF)?;
+/// Write the user buffers `segs` to the file, at its position (the end with O_APPEND) or at `at`.
+fn write_segs(cx: &mut Ctx, fd: u64, segs: &[(u64, u64)], at: Option<u64>) -> SysResult {
+    let d = desc(cx, fd)?;
+    if !d.writable() {
+        return Err(Errno::EBADF);
+    }
+    if at.is_some() && !d.file.positional() {
+        return Err(Errno::ESPIPE);
+    }
+    let total_len = segs.iter().map(|s| s.1).sum::<u64>().min(MAX_RW);
+    if total_len == 0 {
+        return Ok(0);
+    }
+    let positional = d.file.positional();
+    if !positional {
+        // Streams (pipes, the console): one write of everything, so that small writes stay atomic.
+        let data = gather(cx, segs, total_len.min(1 << 20))?;
+        return match d.file.write(cx.plat, 0, &data) {
+            Ok(n) => {
+                wake(cx);
+                Ok(n as u64)
+            }
+            Err(Errno::EAGAIN) => Err(would_block(cx, d.flags)),
+            Err(Errno::EPIPE) => Err(broken_pipe(cx)),
+            Err(e) => Err(e),
+        };
+    }
+    let append = d.flags & g::O_APPEND != 0;
+    let mut pos = match at {
+        Some(p) => p,
+        None if append => d.file.stat(&Env::none())?.size,
+        None => d.pos,
+    };
+    if append && at.is_some() {
+        // Linux appends even with pwrite on an O_APPEND file.
+        pos = d.file.stat(&Env::none())?.size;
+    }
+    let start = pos;
+    let mut done = 0u64;
+    let mut tmp = alloc::vec![0u8; total_len.min(CHUNK) as usize];
+    'outer: for &(base, len) in segs {
+        let mut off = 0u64;
+        while off < len && done < total_len {
+            let want = (len - off).min(total_len - done).min(tmp.len() as u64) as usize;
+            if let Err(e) = cx.p.mm.read_user(base + off, &mut tmp[..want]) {
+                if done == 0 {
+                    return Err(e);
+                }
+                break 'outer;
+            }
+            let n = match d.file.write(cx.plat, pos, &tmp[..want]) {
+                Ok(n) => n,
+                Err(_) if done > 0 => break 'outer,
+                Err(e) => return Err(e),
+            };
+            off += n as u64;
+            done += n as u64;
+            pos += n as u64;
+            if n < want {
+                break 'outer;
+            }
+        }
+    }
+    if at.is_none() {
+        d.set_pos(pos);
+    }
+    refresh_mapped(cx, &d.file, start, done);
+    Ok(done)
+}
+
+pub fn sys_read(cx: &mut Ctx, a: &Args) -> SysResult {
+    read_segs(cx, a[0], &[(a[1], a[2])], None)
+}
+
+pub fn sys_write(cx: &mut Ctx, a: &Args) -> SysResult {
+    write_segs(cx, a[0], &[(a[1], a[2])], None)
+}
+
+fn offset_arg(off: u64) -> Result<u64, Errno> {
+    if (off as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(off)
+}
+
+pub fn sys_pread64(cx: &mut Ctx, a: &Args) -> SysResult {
+    desc(cx, a[0])?;
+    read_segs(cx, a[0], &[(a[1], a[2])], Some(offset_arg(a[3])?))
+}
+
+pub fn sys_pwrite64(cx: &mut Ctx, a: &Args) -> SysResult {
+    desc(cx, a[0])?;
+    write_segs(cx, a[0], &[(a[1], a[2])], Some(offset_arg(a[3])?))
+}
+
+/// Read an iovec array (at most IOV_MAX entries; lengths must add up without overflowing ssize_t).
+fn iovecs(cx: &mut Ctx, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(count as usize);
+    let mut total: u64 = 0;
+    for i in 0..count {
+        let b = get::<16>(cx, addr + i * 16)?;
+        let base = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let len = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if (len as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        total = total
+            .checked_add(len)
+            .filter(|t| (*t as i64) >= 0)
+            .ok_or(Errno::EINVAL)?;
+        v.push((base, len));
+    }
+    Ok(v)
+}
+
+/// The descriptor checks readv/writev make before looking at the iovec array.
+fn check_rw(cx: &mut Ctx, fd: u64, write: bool) -> Result<(), Errno> {
+    let d = desc(cx, fd)?;
+    if (write && !d.writable()) || (!write && !d.readable()) {
+        return Err(Errno::EBADF);
+    }
+    Ok(())
+}
+
+pub fn sys_readv(cx: &mut Ctx, a: &Args) -> SysResult {
+    check_rw(cx, a[0], false)?;
+    let iov = iovecs(cx, a[1], a[2])?;
+    read_segs(cx, a[0], &iov, None)
+}
+
+pub fn sys_writev(cx: &mut Ctx, a: &Args) -> SysResult {
+    check_rw(cx, a[0], true)?;
+    let iov = iovecs(cx, a[1], a[2])?;
+    write_segs(cx, a[0], &iov, None)
+}
+
+/// preadv/pwritev(fd, iov, count, pos_l, pos_h) and the v2 forms with flags (offset -1: the file's
+/// position).
+fn vector_at(cx: &mut Ctx, a: &Args, write: bool, v2: bool) -> SysResult {
+    if v2
+        && a[5] as u32
+            & !(g::RWF_HIPRI | g::RWF_DSYNC | g::RWF_SYNC | g::RWF_NOWAIT | g::RWF_APPEND)
+            != 0
+    {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let off = a[3];
+    let d = desc(cx, a[0])?;
+    if (write && !d.writable()) || (!write && !d.readable()) {
+        return Err(Errno::EBADF);
+    }
+    let at = if v2 && off as i64 == -1 {
+        None
+    } else {
+        Some(offset_arg(off)?)
+    };
+    let iov = iovecs(cx, a[1], a[2])?;
+    if write {
+        write_segs(cx, a[0], &iov, at)
+    } else {
+        read_segs(cx, a[0], &iov, at)
+    }
+}
+
+pub fn sys_preadv(cx: &mut Ctx, a: &Args) -> SysResult {
+    vector_at(cx, a, false, false)
+}
+
+pub fn sys_pwritev(cx: &mut Ctx, a: &Args) -> SysResult {
+    vector_at(cx, a, true, false)
+}
+
+pub fn sys_preadv2(cx: &mut Ctx, a: &Args) -> SysResult {
+    vector_at(cx, a, false, true)
+}
+
+pub fn sys_pwritev2(cx: &mut Ctx, a: &Args) -> SysResult {
+    vector_at(cx, a, true, true)
+}
+
+pub fn sys_lseek(cx: &mut Ctx, a: &Args) -> SysResult {
+    let d = desc_io(cx, a[0])?;
+    if a[2] as u32 > g::SEEK_MAX {
+        return Err(Errno::EINVAL);
+    }
+    sync_mapped(cx, &d.file);
+    let pos = d.file.seek(d.pos, a[1] as i64, a[2] as u32)?;
+    d.set_pos(pos);
+    Ok(pos)
+}
+
+// ---- descriptors ----
+
+/// Remove descriptor `i` (its file is closed when the last reference goes).
+fn close_fd(cx: &mut Ctx, i: usize) -> Result<(), Errno> {
     match cx.p.fds.get_mut(i) {
         Some(slot @ Some(_)) => {
-            *slot = None;
-            Ok(0)
+            let fd = slot.take();
+            drop(fd);
+            wake(cx);
+            Ok(())
         }
         _ => Err(Errno::EBADF),
     }
 }
 
-pub fn sys_lseek(cx: &mut Ctx, a: &Args) -> SysResult {
-    let file = cx.p.file(a[0])?;
-    let mut f = file.lock();
-    let size = match &f.kind {
-        FileKind::Console { .. } => return Err(Errno::ESPIPE),
-        FileKind::Node(n) => n.lock().size(),
-    };
-    let off = a[1] as i64;
-    let base = match a[2] as u32 {
-        g::SEEK_SET => 0,
-        g::SEEK_CUR => f.pos as i64,
-        g::SEEK_END => size as i64,
-        g::SEEK_DATA => {
-            return if (off as u64) < size { Ok(off as u64) } else { Err(Errno::ENXIO) };
-        }
-        g::SEEK_HOLE => {
-            return if (off as u64) <= size { Ok(size) } else { Err(Errno::ENXIO) };
-        }
-        _ => return Err(Errno::EINVAL),
-    };
-    let pos = base.checked_add(off).filter(|p| *p >= 0).ok_or(Errno::EINVAL)?;
-    f.pos = pos as u64;
-    Ok(pos as u64)
-}
-
-/// The 144-byte struct stat of x86_64.
-fn stat_bytes(mode: u32, ino: u64, size: u64, rdev: u64, dev: u64) -> [u8; 144] {
-    let mut b = [0u8; 144];
-    let mut put64 = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put64(0, dev);
-    put64(8, ino);
-    put64(16, if mode & 0o170000 == 0o040000 { 2 } else { 1 });
-    put64(40, rdev);
-    put64(48, size);
-    put64(56, 4096);
-    put64(64, size.div_ceil(512));
-    b[24..28].copy_from_slice(&mode.to_le_bytes());
-    b
-}
-
-fn stat_of_file(cx: &Ctx, f: &OpenFile) -> [u8; 144] {
-    match &f.kind {
-        FileKind::Console { fd } => {
-            if cx.plat.is_tty(*fd) {
-                // A pseudo-terminal, as a terminal on the host looks: /dev/pts/0.
-                stat_bytes(0o020620, 3, 0, 136 << 8, 0x16)
-            } else {
-                stat_bytes(0o010600, 3 + u64::from(*fd), 0, 0, 0xd)
-            }
-        }
-        FileKind::Node(n) => {
-            let n = n.lock();
-            stat_bytes(n.mode(), n.ino, n.size(), 0, 1)
-        }
+pub fn sys_close(cx: &mut Ctx, a: &Args) -> SysResult {
+    let i = usize::try_from(a[0] as u32).map_err(|_| Errno::EBADF)?;
+    if a[0] > u64::from(u32::MAX) {
+        return Err(Errno::EBADF);
     }
-}
-
-pub fn sys_fstat(cx: &mut Ctx, a: &Args) -> SysResult {
-    let file = cx.p.file(a[0])?;
-    let st = stat_of_file(cx, &file.lock());
-    put(cx, a[1], &st)?;
+    close_fd(cx, i)?;
     Ok(0)
 }
 
-fn stat_path(cx: &mut Ctx, dirfd: u64, path: &[u8], flags: u32, out: u64) -> SysResult {
-    if flags & !(g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW | g::AT_NO_AUTOMOUNT | g::AT_STATX_SYNC_TYPE) != 0 {
+/// close_range(first, last, flags): CLOSE_RANGE_UNSHARE (nothing to unshare) and CLOSE_RANGE_CLOEXEC.
+pub fn sys_close_range(cx: &mut Ctx, a: &Args) -> SysResult {
+    const UNSHARE: u32 = 2;
+    const CLOEXEC: u32 = 4;
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2] as u32);
+    if flags & !(UNSHARE | CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
-    if path.is_empty() {
-        if flags & g::AT_EMPTY_PATH == 0 {
-            return Err(Errno::ENOENT);
+    let end = (last as usize).min(cx.p.fds.len().saturating_sub(1));
+    for i in first as usize..=end {
+        if i >= cx.p.fds.len() {
+            break;
         }
-        if dirfd as i32 == AT_FDCWD {
-            let st = {
-                let n = cx.p.cwd.lock();
-                stat_bytes(n.mode(), n.ino, n.size(), 0, 1)
-            };
-            put(cx, out, &st)?;
-            return Ok(0);
+        if flags & CLOEXEC != 0 {
+            if let Some(f) = cx.p.fds[i].as_mut() {
+                f.cloexec = true;
+            }
+        } else if cx.p.fds[i].is_some() {
+            close_fd(cx, i)?;
         }
-        return sys_fstat(cx, &[dirfd, out, 0, 0, 0, 0]);
     }
-    let dir = start_dir(cx, dirfd, path)?;
-    let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
-    let p: &[u8] = if is_proc_self_exe(path) && follow { cx.p.exe.as_bytes() } else { path };
-    let node = cx.p.fs.lookup(&dir, p, follow)?;
-    let st = {
-        let n = node.lock();
-        stat_bytes(n.mode(), n.ino, n.size(), 0, 1)
-    };
-    put(cx, out, &st)?;
     Ok(0)
-}
-
-pub fn sys_stat(cx: &mut Ctx, a: &Args) -> SysResult {
-    let p = path_arg(cx, a[0])?;
-    stat_path(cx, AT_FDCWD as u64, &p, 0, a[1])
-}
-
-pub fn sys_lstat(cx: &mut Ctx, a: &Args) -> SysResult {
-    let p = path_arg(cx, a[0])?;
-    stat_path(cx, AT_FDCWD as u64, &p, g::AT_SYMLINK_NOFOLLOW, a[1])
-}
-
-pub fn sys_newfstatat(cx: &mut Ctx, a: &Args) -> SysResult {
-    let p = path_arg(cx, a[1])?;
-    stat_path(cx, a[0], &p, a[3] as u32, a[2])
-}
-
-pub fn sys_ioctl(cx: &mut Ctx, a: &Args) -> SysResult {
-    let file = cx.p.file(a[0])?;
-    let console_fd = match &file.lock().kind {
-        FileKind::Console { fd } => Some(*fd),
-        FileKind::Node(_) => None,
-    };
-    let req = a[1] as u32;
-    match req {
-        linux_raw_sys::ioctl::FIOCLEX | linux_raw_sys::ioctl::FIONCLEX => {
-            if let Some(Some(slot)) = cx.p.fds.get_mut(a[0] as usize) {
-                slot.cloexec = req == linux_raw_sys::ioctl::FIOCLEX;
-            }
-            return Ok(0);
-        }
-        linux_raw_sys::ioctl::FIONBIO => {
-            let on = get::<4>(cx, a[2])? != [0; 4];
-            let mut f = file.lock();
-            if on {
-                f.flags |= g::O_NONBLOCK;
-            } else {
-                f.flags &= !g::O_NONBLOCK;
-            }
-            return Ok(0);
-        }
-        _ => {}
-    }
-    let Some(fd) = console_fd.filter(|fd| cx.plat.is_tty(*fd)) else {
-        return Err(Errno::ENOTTY);
-    };
-    let _ = fd;
-    match req {
-        linux_raw_sys::ioctl::TCGETS => {
-            // struct termios: iflag ICRNL|IXON, oflag OPOST|ONLCR, cflag B38400|CS8|CREAD,
-            // lflag ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN; c_cc as Linux's defaults.
-            let mut t = [0u8; 36];
-            t[0..4].copy_from_slice(&0o2400u32.to_le_bytes());
-            t[4..8].copy_from_slice(&0o5u32.to_le_bytes());
-            t[8..12].copy_from_slice(&0o277u32.to_le_bytes());
-            t[12..16].copy_from_slice(&0o105073u32.to_le_bytes());
-            let cc: [u8; 17] = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0];
-            t[17..34].copy_from_slice(&cc);
-            put(cx, a[2], &t)?;
-            Ok(0)
-        }
-        linux_raw_sys::ioctl::TCSETS | linux_raw_sys::ioctl::TCSETSW | linux_raw_sys::ioctl::TCSETSF => {
-            get::<36>(cx, a[2])?;
-            Ok(0)
-        }
-        linux_raw_sys::ioctl::TIOCGWINSZ => {
-            let mut w = [0u8; 8];
-            w[0..2].copy_from_slice(&24u16.to_le_bytes());
-            w[2..4].copy_from_slice(&80u16.to_le_bytes());
-            put(cx, a[2], &w)?;
-            Ok(0)
-        }
-        linux_raw_sys::ioctl::TIOCSWINSZ => Ok(0),
-        linux_raw_sys::ioctl::TIOCGPGRP => {
-            put(cx, a[2], &1u32.to_le_bytes())?;
-            Ok(0)
-        }
-        _ => Err(Errno::ENOTTY),
-    }
-}
-
-pub fn sys_fcntl(cx: &mut Ctx, a: &Args) -> SysResult {
-    let file = cx.p.file(a[0])?;
-    let i = a[0] as usize;
-    match a[1] as u32 {
-        g::F_GETFD => Ok(cx.p.fds[i].as_ref().map_or(0, |f| u64::from(f.cloexec))),
-        g::F_SETFD => {
-            if let Some(Some(f)) = cx.p.fds.get_mut(i) {
-                f.cloexec = a[2] & 1 != 0;
-            }
-            Ok(0)
-        }
-        g::F_GETFL => Ok(u64::from(file.lock().flags) | u64::from(g::O_LARGEFILE)),
-        g::F_SETFL => {
-            let settable = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
-            let mut f = file.lock();
-            f.flags = (f.flags & !settable) | (a[2] as u32 & settable);
-            Ok(0)
-        }
-        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
-            if a[2] >= cx.p.rlimits[g::RLIMIT_NOFILE as usize].cur {
-                return Err(Errno::EINVAL);
-            }
-            let cloexec = a[1] as u32 == g::F_DUPFD_CLOEXEC;
-            cx.p.install_fd(file, cloexec, usize::try_from(a[2]).map_err(|_| Errno::EINVAL)?)
-        }
-        g::F_GETLK | g::F_SETLK | g::F_SETLKW | g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW => Ok(0),
-        _ => Err(Errno::EINVAL),
-    }
 }
 
 pub fn sys_dup(cx: &mut Ctx, a: &Args) -> SysResult {
@@ -458,14 +526,18 @@ pub fn sys_dup(cx: &mut Ctx, a: &Args) -> SysResult {
 fn do_dup3(cx: &mut Ctx, old: u64, new: u64, cloexec: bool) -> SysResult {
     let file = cx.p.file(old)?;
     let limit = cx.p.rlimits[g::RLIMIT_NOFILE as usize].cur;
-    if new >= limit {
+    if new >= limit || new > u64::from(u32::MAX) {
         return Err(Errno::EBADF);
     }
     let new_i = new as usize;
     if cx.p.fds.len() <= new_i {
         cx.p.fds.resize(new_i + 1, None);
     }
-    cx.p.fds[new_i] = Some(crate::process::Fd { file, cloexec });
+    let old_fd = cx.p.fds[new_i].replace(crate::process::Fd { file, cloexec });
+    if old_fd.is_some() {
+        drop(old_fd);
+        wake(cx);
+    }
     Ok(new)
 }
 
@@ -478,76 +550,149 @@ pub fn sys_dup2(cx: &mut Ctx, a: &Args) -> SysResult {
 }
 
 pub fn sys_dup3(cx: &mut Ctx, a: &Args) -> SysResult {
-    if a[0] == a[1] || a[2] as u32 & !g::O_CLOEXEC != 0 {
+    if a[2] as u32 & !g::O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] == a[1] {
         return Err(Errno::EINVAL);
     }
     do_dup3(cx, a[0], a[1], a[2] as u32 & g::O_CLOEXEC != 0)
 }
 
-fn do_access(cx: &mut Ctx, dirfd: u64, path: u64, mode: u32, flags: u32) -> SysResult {
-    if mode & !7 != 0 {
-        return Err(Errno::EINVAL);
+/// Status flags F_SETFL may change.
+const SETFL_MASK: u32 = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+
+pub fn sys_fcntl(cx: &mut Ctx, a: &Args) -> SysResult {
+    let d = desc(cx, a[0])?;
+    let i = a[0] as usize;
+    let cmd = a[1] as u32;
+    if d.is_path()
+        && !matches!(
+            cmd,
+            g::F_DUPFD | g::F_DUPFD_CLOEXEC | g::F_GETFD | g::F_SETFD | g::F_GETFL
+        )
+    {
+        return Err(Errno::EBADF);
     }
-    let p = path_arg(cx, path)?;
-    let dir = start_dir(cx, dirfd, &p)?;
-    let target: &[u8] = if is_proc_self_exe(&p) { cx.p.exe.as_bytes() } else { &p };
-    let node = cx.p.fs.lookup(&dir, target, flags & g::AT_SYMLINK_NOFOLLOW == 0)?;
-    // root may read and write anything; execute needs some x bit (or a directory).
-    let n = node.lock();
-    if mode & 1 != 0 && n.mode() & 0o111 == 0 && !matches!(n.content, Content::Dir(_)) {
-        return Err(Errno::EACCES);
+    match cmd {
+        g::F_GETFD => Ok(cx.p.fds[i].as_ref().map_or(0, |f| u64::from(f.cloexec))),
+        g::F_SETFD => {
+            if let Some(Some(f)) = cx.p.fds.get_mut(i) {
+                f.cloexec = a[2] & u64::from(g::FD_CLOEXEC) != 0;
+            }
+            Ok(0)
+        }
+        g::F_GETFL => Ok(u64::from(d.flags) | u64::from(g::O_LARGEFILE)),
+        g::F_SETFL => {
+            let mut f = d.of.lock();
+            f.flags = (f.flags & !SETFL_MASK) | (a[2] as u32 & SETFL_MASK);
+            Ok(0)
+        }
+        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            if a[2] >= cx.p.rlimits[g::RLIMIT_NOFILE as usize].cur {
+                return Err(Errno::EINVAL);
+            }
+            let cloexec = cmd == g::F_DUPFD_CLOEXEC;
+            cx.p.install_fd(d.of, cloexec, a[2] as usize)
+        }
+        g::F_GETLK | g::F_OFD_GETLK => {
+            // struct flock: l_type, l_whence (shorts), l_start, l_len, l_pid. No other process holds a
+            // lock: F_UNLCK.
+            let mut fl = get::<32>(cx, a[2])?;
+            let ty = u16::from_le_bytes([fl[0], fl[1]]) as u32;
+            if ty != g::F_RDLCK && ty != g::F_WRLCK && ty != g::F_UNLCK {
+                return Err(Errno::EINVAL);
+            }
+            fl[0..2].copy_from_slice(&(g::F_UNLCK as u16).to_le_bytes());
+            put(cx, a[2], &fl)?;
+            Ok(0)
+        }
+        g::F_SETLK | g::F_SETLKW | g::F_OFD_SETLK | g::F_OFD_SETLKW => {
+            let fl = get::<32>(cx, a[2])?;
+            let ty = u16::from_le_bytes([fl[0], fl[1]]) as u32;
+            match ty {
+                g::F_RDLCK if !d.readable() => Err(Errno::EBADF),
+                g::F_WRLCK if !d.writable() => Err(Errno::EBADF),
+                g::F_RDLCK | g::F_WRLCK | g::F_UNLCK => Ok(0),
+                _ => Err(Errno::EINVAL),
+            }
+        }
+        g::F_GETOWN | g::F_GETSIG | g::F_GETLEASE => Ok(if cmd == g::F_GETLEASE {
+            u64::from(g::F_UNLCK)
+        } else {
+            0
+        }),
+        g::F_SETOWN | g::F_SETSIG => Ok(0),
+        g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => {
+            let pipe = d
+                .file
+                .as_any()
+                .downcast_ref::<PipeEnd>()
+                .ok_or(Errno::EBADF)?;
+            if cmd == g::F_GETPIPE_SZ {
+                Ok(pipe.capacity() as u64)
+            } else {
+                Ok(pipe.set_capacity(a[2])? as u64)
+            }
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_flock(cx: &mut Ctx, a: &Args) -> SysResult {
+    let d = desc(cx, a[0])?;
+    if d.is_path() {
+        return Err(Errno::EBADF);
+    }
+    let op = a[1] as u32 & !g::LOCK_NB;
+    if op != g::LOCK_SH && op != g::LOCK_EX && op != g::LOCK_UN {
+        return Err(Errno::EINVAL);
     }
     Ok(0)
 }
 
-pub fn sys_access(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_access(cx, AT_FDCWD as u64, a[0], a[1] as u32, 0)
-}
-
-pub fn sys_faccessat(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_access(cx, a[0], a[1], a[2] as u32, a[3] as u32)
-}
-
-fn do_readlink(cx: &mut Ctx, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
-    if (size as i64) <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    let p = path_arg(cx, path)?;
-    let target: Vec<u8> = if is_proc_self_exe(&p) {
-        cx.p.exe.as_bytes().to_vec()
-    } else {
-        let dir = start_dir(cx, dirfd, &p)?;
-        let node = cx.p.fs.lookup(&dir, &p, false)?;
-        let n = node.lock();
-        match &n.content {
-            Content::Symlink(t) => t.clone(),
-            _ => return Err(Errno::EINVAL),
+pub fn sys_ioctl(cx: &mut Ctx, a: &Args) -> SysResult {
+    use linux_raw_sys::ioctl as io;
+    let d = desc_io(cx, a[0])?;
+    let req = a[1] as u32;
+    match req {
+        io::FIOCLEX | io::FIONCLEX => {
+            if let Some(Some(slot)) = cx.p.fds.get_mut(a[0] as usize) {
+                slot.cloexec = req == io::FIOCLEX;
+            }
+            Ok(0)
         }
-    };
-    let n = target.len().min(size as usize);
-    put(cx, buf, &target[..n])?;
-    Ok(n as u64)
-}
-
-pub fn sys_readlink(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_readlink(cx, AT_FDCWD as u64, a[0], a[1], a[2])
-}
-
-pub fn sys_readlinkat(cx: &mut Ctx, a: &Args) -> SysResult {
-    do_readlink(cx, a[0], a[1], a[2], a[3])
-}
-
-pub fn sys_getcwd(cx: &mut Ctx, a: &Args) -> SysResult {
-    let mut p = cx.p.cwd_path.clone().into_bytes();
-    p.push(0);
-    if (a[1] as usize) < p.len() {
-        return Err(Errno::ERANGE);
+        io::FIONBIO | io::FIOASYNC => {
+            let on = get::<4>(cx, a[2])? != [0; 4];
+            let bit = if req == io::FIONBIO {
+                g::O_NONBLOCK
+            } else {
+                g::FASYNC
+            };
+            let mut f = d.of.lock();
+            if on {
+                f.flags |= bit;
+            } else {
+                f.flags &= !bit;
+            }
+            Ok(0)
+        }
+        io::FIONREAD
+            if d.file
+                .inode()
+                .is_some_and(|i| i.file_type() == FileType::Regular) =>
+        {
+            sync_mapped(cx, &d.file);
+            let size = d.file.stat(&Env::none())?.size;
+            let n = size.saturating_sub(d.pos).min(i32::MAX as u64) as u32;
+            put(cx, a[2], &n.to_le_bytes())?;
+            Ok(0)
+        }
+        _ => d.file.ioctl(cx, req, a[2]),
     }
-    put(cx, a[0], &p)?;
-    Ok(p.len() as u64)
 }
 
-/// poll(2) over the console and files: files are always ready; stdin is ready when input waits.
+/// poll(2): ready descriptors now, else wait for an event or the timeout.
 pub fn sys_poll(cx: &mut Ctx, a: &Args) -> SysResult {
     let (fds, n, timeout) = (a[0], a[1], a[2] as i32);
     if n > cx.p.rlimits[g::RLIMIT_NOFILE as usize].cur {
@@ -556,37 +701,417 @@ pub fn sys_poll(cx: &mut Ctx, a: &Args) -> SysResult {
     let deadline = super::saved_deadline(cx, |cx| {
         Ok((timeout >= 0).then(|| cx.plat.monotonic_ns() + timeout as u64 * 1_000_000))
     })?;
-    {
-        let mut ready = 0;
-        for i in 0..n {
-            let b = get::<8>(cx, fds + i * 8)?;
-            let fd = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            let events = i16::from_le_bytes([b[4], b[5]]) as u16 as u32;
-            let mut rev: u32 = 0;
-            if fd >= 0 {
-                match cx.p.file(fd as u64) {
-                    Err(_) => rev = g::POLLNVAL,
-                    Ok(f) => {
-                        let input = matches!(f.lock().kind, FileKind::Console { fd: 0 });
-                        let can_read = !input || cx.plat.console_input_ready();
-                        if can_read {
-                            rev |= events & (g::POLLIN | g::POLLRDNORM);
-                        }
-                        if !input {
-                            rev |= events & (g::POLLOUT | g::POLLWRNORM);
-                        }
-                    }
+    let mut ready = 0;
+    for i in 0..n {
+        let b = get::<8>(cx, fds + i * 8)?;
+        let fd = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let events = u32::from(u16::from_le_bytes([b[4], b[5]]));
+        let rev = if fd < 0 {
+            0
+        } else {
+            match cx.p.file(fd as u64) {
+                Err(_) => g::POLLNVAL,
+                Ok(f) => {
+                    let file = f.lock().file.clone();
+                    file.poll(cx.plat) & (events | g::POLLERR | g::POLLHUP)
                 }
             }
-            if rev != 0 {
-                ready += 1;
-            }
-            put(cx, fds + i * 8 + 6, &(rev as u16).to_le_bytes())?;
+        };
+        if rev != 0 {
+            ready += 1;
         }
-        if ready > 0 || deadline.is_some_and(|d| cx.plat.monotonic_ns() >= d) {
-            return Ok(ready);
-        }
-        cx.p.wait = Some(crate::process::Wait { deadline });
-        Err(Errno::RESTART)
+        put(cx, fds + i * 8 + 6, &(rev as u16).to_le_bytes())?;
     }
+    if ready > 0 || deadline.is_some_and(|d| cx.plat.monotonic_ns() >= d) {
+        return Ok(ready);
+    }
+    cx.p.wait = Some(Wait { deadline });
+    Err(Errno::RESTART)
+}
+
+// ---- pipes ----
+
+fn new_open_file(file: Arc<dyn File>, flags: u32, path: String) -> FileRef {
+    Arc::new(Mutex::new(OpenFile {
+        file,
+        pos: 0,
+        flags,
+        path,
+    }))
+}
+
+fn do_pipe(cx: &mut Ctx, fds: u64, flags: u32) -> SysResult {
+    if flags & !(g::O_CLOEXEC | g::O_NONBLOCK | g::O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    tick(cx);
+    let (r, w) = crate::vfs::pipe::pipe(cx.p.fs.clock.now());
+    let name = alloc::format!("pipe:[{}]", r.stat(&Env::none())?.ino);
+    let status = flags & (g::O_NONBLOCK | g::O_DIRECT);
+    let cloexec = flags & g::O_CLOEXEC != 0;
+    let rf = new_open_file(r, g::O_RDONLY | status, name.clone());
+    let wf = new_open_file(w, g::O_WRONLY | status, name);
+    let rfd = cx.p.install_fd(rf, cloexec, 0)?;
+    let wfd = match cx.p.install_fd(wf, cloexec, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            cx.p.fds[rfd as usize] = None;
+            return Err(e);
+        }
+    };
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&(rfd as u32).to_le_bytes());
+    b[4..].copy_from_slice(&(wfd as u32).to_le_bytes());
+    if let Err(e) = put(cx, fds, &b) {
+        cx.p.fds[rfd as usize] = None;
+        cx.p.fds[wfd as usize] = None;
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn sys_pipe(cx: &mut Ctx, a: &Args) -> SysResult {
+    do_pipe(cx, a[0], 0)
+}
+
+pub fn sys_pipe2(cx: &mut Ctx, a: &Args) -> SysResult {
+    do_pipe(cx, a[0], a[1] as u32)
+}
+
+// ---- directories ----
+
+/// getdents64(fd, dirp, count): struct linux_dirent64 records (d_ino, d_off, d_reclen, d_type, name).
+pub fn sys_getdents64(cx: &mut Ctx, a: &Args) -> SysResult {
+    let d = desc_io(cx, a[0])?;
+    let count = (a[2] as u32).min(MAX_RW as u32) as usize;
+    let is_dir = d
+        .file
+        .inode()
+        .is_some_and(|i| i.file_type() == FileType::Dir);
+    if !is_dir {
+        return Err(Errno::ENOTDIR);
+    }
+    let mut out: Vec<u8> = Vec::new();
+    let mut next = d.pos;
+    let mut too_small = false;
+    {
+        let env = Env::new(&*cx.p, &*cx.plat);
+        d.file.readdir(&env, d.pos, &mut |e: &DirEntry, off| {
+            let reclen = (19 + e.name.len() + 1).next_multiple_of(8);
+            if out.len() + reclen > count {
+                too_small = out.is_empty();
+                return false;
+            }
+            let start = out.len();
+            out.resize(start + reclen, 0);
+            let r = &mut out[start..];
+            r[0..8].copy_from_slice(&e.ino.to_le_bytes());
+            r[8..16].copy_from_slice(&off.to_le_bytes());
+            r[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+            r[18] = e.ty.dtype();
+            r[19..19 + e.name.len()].copy_from_slice(&e.name);
+            next = off;
+            true
+        })?;
+    }
+    if too_small {
+        return Err(Errno::EINVAL);
+    }
+    if !out.is_empty() {
+        put(cx, a[1], &out)?;
+    }
+    d.set_pos(next);
+    Ok(out.len() as u64)
+}
+
+// ---- sync, truncate, allocate ----
+
+fn do_fsync(cx: &mut Ctx, fd: u64, data_only: bool) -> SysResult {
+    let d = desc_io(cx, fd)?;
+    sync_mapped(cx, &d.file);
+    if d.file.inode().is_none() {
+        return Err(Errno::EINVAL);
+    }
+    d.file.sync(data_only)?;
+    Ok(0)
+}
+
+pub fn sys_fsync(cx: &mut Ctx, a: &Args) -> SysResult {
+    do_fsync(cx, a[0], false)
+}
+
+pub fn sys_fdatasync(cx: &mut Ctx, a: &Args) -> SysResult {
+    do_fsync(cx, a[0], true)
+}
+
+/// sync(2): write every shared mapping back (file data is already where it belongs).
+pub fn sys_sync(cx: &mut Ctx, _a: &Args) -> SysResult {
+    let _ = cx.p.mm.msync(0, crate::mm::USER_END, 0);
+    Ok(0)
+}
+
+pub fn sys_syncfs(cx: &mut Ctx, a: &Args) -> SysResult {
+    desc(cx, a[0])?;
+    let _ = cx.p.mm.msync(0, crate::mm::USER_END, 0);
+    Ok(0)
+}
+
+/// sync_file_range(fd, off, n, flags).
+pub fn sys_sync_file_range(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[3] & !7 != 0 || (a[1] as i64) < 0 || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = desc_io(cx, a[0])?;
+    if !d.file.inode().is_some_and(|i| {
+        matches!(
+            i.file_type(),
+            FileType::Regular | FileType::Dir | FileType::BlockDev | FileType::Symlink
+        )
+    }) {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(0)
+}
+
+/// Set the size of a regular file, keeping shared mappings coherent.
+pub(super) fn truncate_file(cx: &mut Ctx, file: &Arc<dyn File>, size: u64) -> Result<(), Errno> {
+    sync_mapped(cx, file);
+    let now = cx.p.fs.clock.now();
+    file.setattr(&SetAttr {
+        size: Some(size),
+        mtime: Some(now),
+        ..SetAttr::default()
+    })?;
+    refresh_mapped(cx, file, 0, u64::MAX);
+    Ok(())
+}
+
+pub fn sys_ftruncate(cx: &mut Ctx, a: &Args) -> SysResult {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = desc_io(cx, a[0])?;
+    let regular = d
+        .file
+        .inode()
+        .is_some_and(|i| i.file_type() == FileType::Regular);
+    if !regular || !d.writable() {
+        return Err(Errno::EINVAL);
+    }
+    if d.file
+        .as_any()
+        .downcast_ref::<crate::vfs::file::InodeFile>()
+        .is_none()
+    {
+        return Err(Errno::EINVAL);
+    }
+    truncate_file(cx, &d.file, a[1])?;
+    Ok(0)
+}
+
+/// fallocate(fd, mode, offset, len): mode 0 and FALLOC_FL_KEEP_SIZE reserve (the size may grow),
+/// FALLOC_FL_PUNCH_HOLE and FALLOC_FL_ZERO_RANGE zero the range; others are EOPNOTSUPP.
+pub fn sys_fallocate(cx: &mut Ctx, a: &Args) -> SysResult {
+    let (mode, off, len) = (a[1] as u32, a[2] as i64, a[3] as i64);
+    let d = desc_io(cx, a[0])?;
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let keep = g::FALLOC_FL_KEEP_SIZE;
+    let punch = g::FALLOC_FL_PUNCH_HOLE;
+    let zero = g::FALLOC_FL_ZERO_RANGE;
+    if mode & !(keep | punch | zero) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & punch != 0 && (mode & keep == 0 || mode & zero != 0) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if !d.writable() {
+        return Err(Errno::EBADF);
+    }
+    let Some(inode) = d.file.inode() else {
+        return Err(if d.file.as_any().downcast_ref::<PipeEnd>().is_some() {
+            Errno::ESPIPE
+        } else {
+            Errno::ENODEV
+        });
+    };
+    match inode.file_type() {
+        FileType::Regular => {}
+        FileType::Dir => return Err(Errno::EISDIR),
+        _ => return Err(Errno::ENODEV),
+    }
+    let end = (off as u64)
+        .checked_add(len as u64)
+        .filter(|e| (*e as i64) >= 0)
+        .ok_or(Errno::EFBIG)?;
+    sync_mapped(cx, &d.file);
+    let size = inode.stat()?.size;
+    if mode & (punch | zero) != 0 {
+        // Zero what exists of the range.
+        let stop = end.min(size);
+        let zeros = alloc::vec![0u8; CHUNK as usize];
+        let mut at = off as u64;
+        while at < stop {
+            let n = (stop - at).min(CHUNK) as usize;
+            inode.write_at(at, &zeros[..n])?;
+            at += n as u64;
+        }
+    }
+    if mode & keep == 0 && end > size {
+        inode.setattr(&SetAttr {
+            size: Some(end),
+            ..SetAttr::default()
+        })?;
+    }
+    refresh_mapped(cx, &d.file, off as u64, len as u64);
+    Ok(0)
+}
+
+// ---- copying between files ----
+
+/// Copy up to `count` bytes from `src` at `src_pos` to `dst` at `dst_pos` (None: a stream); returns
+/// the bytes copied and stops early when the destination would block.
+fn copy_between(
+    cx: &mut Ctx,
+    src: &Desc,
+    mut src_pos: u64,
+    dst: &Desc,
+    dst_pos: Option<u64>,
+    count: u64,
+) -> Result<(u64, u64), Errno> {
+    let mut done = 0u64;
+    let mut dpos = dst_pos.unwrap_or(0);
+    let mut buf = alloc::vec![0u8; count.min(CHUNK) as usize];
+    while done < count {
+        let want = (count - done).min(buf.len() as u64) as usize;
+        let n = match src.file.read(cx.plat, src_pos, &mut buf[..want]) {
+            Ok(n) => n,
+            Err(_) if done > 0 => break,
+            Err(Errno::EAGAIN) => return Err(would_block(cx, src.flags)),
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        let mut w = 0;
+        while w < n {
+            match dst.file.write(cx.plat, dpos, &buf[w..n]) {
+                Ok(m) => {
+                    w += m;
+                    dpos += m as u64;
+                }
+                Err(Errno::EAGAIN) if done + (w as u64) > 0 => break,
+                Err(Errno::EAGAIN) => return Err(would_block(cx, dst.flags)),
+                Err(Errno::EPIPE) if done + (w as u64) == 0 => return Err(broken_pipe(cx)),
+                Err(_) if done + (w as u64) > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        done += w as u64;
+        src_pos += w as u64;
+        if w < n {
+            break;
+        }
+    }
+    if dst_pos.is_some() {
+        refresh_mapped(cx, &dst.file, dst_pos.unwrap_or(0), done);
+    }
+    wake(cx);
+    Ok((done, src_pos))
+}
+
+/// sendfile(out_fd, in_fd, offset, count).
+pub fn sys_sendfile(cx: &mut Ctx, a: &Args) -> SysResult {
+    let src = desc_io(cx, a[1])?;
+    let dst = desc_io(cx, a[0])?;
+    if !src.readable() || !dst.writable() {
+        return Err(Errno::EBADF);
+    }
+    if !src.file.positional() || dst.flags & g::O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let explicit = if a[2] != 0 {
+        let off = get_u64(cx, a[2])?;
+        if (off as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Some(off)
+    } else {
+        None
+    };
+    let count = a[3].min(MAX_RW);
+    sync_mapped(cx, &src.file);
+    let dst_pos = dst.file.positional().then_some(dst.pos);
+    let (n, end) = copy_between(cx, &src, explicit.unwrap_or(src.pos), &dst, dst_pos, count)?;
+    if dst.file.positional() {
+        dst.set_pos(dst.pos + n);
+    }
+    match explicit {
+        Some(_) => put(cx, a[2], &end.to_le_bytes())?,
+        None => src.set_pos(end),
+    }
+    Ok(n)
+}
+
+/// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags) between regular files.
+pub fn sys_copy_file_range(cx: &mut Ctx, a: &Args) -> SysResult {
+    if a[5] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let src = desc_io(cx, a[0])?;
+    let dst = desc_io(cx, a[2])?;
+    if !src.readable() || !dst.writable() || dst.flags & g::O_APPEND != 0 {
+        return Err(Errno::EBADF);
+    }
+    let (si, di) = match (src.file.inode(), dst.file.inode()) {
+        (Some(s), Some(d)) => (s, d),
+        _ => return Err(Errno::EINVAL),
+    };
+    if si.file_type() == FileType::Dir || di.file_type() == FileType::Dir {
+        return Err(Errno::EISDIR);
+    }
+    if si.file_type() != FileType::Regular || di.file_type() != FileType::Regular {
+        return Err(Errno::EINVAL);
+    }
+    let read_off = |cx: &mut Ctx, p: u64| -> Result<Option<u64>, Errno> {
+        if p == 0 {
+            return Ok(None);
+        }
+        let v = get_u64(cx, p)?;
+        if (v as i64) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Some(v))
+    };
+    let in_off = read_off(cx, a[1])?;
+    let out_off = read_off(cx, a[3])?;
+    let spos = in_off.unwrap_or(src.pos);
+    let dpos = out_off.unwrap_or(dst.pos);
+    let len = a[4].min(MAX_RW);
+    if crate::vfs::same_inode(&si, &di) && spos < dpos + len && dpos < spos + len {
+        return Err(Errno::EINVAL);
+    }
+    sync_mapped(cx, &src.file);
+    let (n, end) = copy_between(cx, &src, spos, &dst, Some(dpos), len)?;
+    match in_off {
+        Some(_) => put(cx, a[1], &end.to_le_bytes())?,
+        None => src.set_pos(end),
+    }
+    match out_off {
+        Some(_) => put(cx, a[3], &(dpos + n).to_le_bytes())?,
+        None => dst.set_pos(dpos + n),
+    }
+    Ok(n)
+}
+
+/// Install a freshly opened file at the lowest free descriptor.
+pub(super) fn install(cx: &mut Ctx, file: Arc<dyn File>, flags: u32, path: String) -> SysResult {
+    let cloexec = flags & g::O_CLOEXEC != 0;
+    let keep = if flags & g::O_PATH != 0 {
+        g::O_PATH | (flags & (g::O_DIRECTORY | g::O_NOFOLLOW))
+    } else {
+        flags & !(g::O_CREAT | g::O_EXCL | g::O_NOCTTY | g::O_TRUNC | g::O_CLOEXEC)
+    };
+    cx.p.install_fd(new_open_file(file, keep, path), cloexec, 0)
 }

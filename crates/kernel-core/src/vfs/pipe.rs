@@ -1,0 +1,193 @@
+//! Pipes: a 64 KiB buffer between a read end and a write end (Linux's pipe(7) semantics). Reading an empty
+//! pipe whose writers are all gone gives end of file; writing with no reader left gives EPIPE. A write of
+//! at most PIPE_BUF bytes is atomic: it waits until it fits whole.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
+use linux_raw_sys::general as g;
+use spin::Mutex;
+
+use super::file::File;
+use super::{makedev, Env, Stat, Timespec};
+use crate::errno::{Errno, SysResult};
+use crate::platform::Platform;
+use crate::sys::Ctx;
+
+/// Atomic write size.
+pub const PIPE_BUF: usize = 4096;
+/// Default capacity (16 pages).
+pub const PIPE_SIZE: usize = 65536;
+
+struct PipeState {
+    buf: VecDeque<u8>,
+    capacity: usize,
+    readers: usize,
+    writers: usize,
+}
+
+/// What both ends share.
+pub struct Pipe {
+    state: Mutex<PipeState>,
+    ino: u64,
+    time: Timespec,
+}
+
+/// One end of a pipe (or both, for a FIFO opened read-write).
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    read: bool,
+    write: bool,
+}
+
+/// A new pipe: (read end, write end). `now` is its timestamp.
+pub fn pipe(now: Timespec) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
+    static NEXT_INO: AtomicU64 = AtomicU64::new(1000);
+    let pipe = Arc::new(Pipe {
+        state: Mutex::new(PipeState {
+            buf: VecDeque::new(),
+            capacity: PIPE_SIZE,
+            readers: 1,
+            writers: 1,
+        }),
+        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        time: now,
+    });
+    (
+        Arc::new(PipeEnd {
+            pipe: pipe.clone(),
+            read: true,
+            write: false,
+        }),
+        Arc::new(PipeEnd {
+            pipe,
+            read: false,
+            write: true,
+        }),
+    )
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut s = self.pipe.state.lock();
+        if self.read {
+            s.readers -= 1;
+        }
+        if self.write {
+            s.writers -= 1;
+        }
+    }
+}
+
+impl PipeEnd {
+    /// Bytes waiting in the pipe.
+    pub fn available(&self) -> usize {
+        self.pipe.state.lock().buf.len()
+    }
+    /// The capacity (F_GETPIPE_SZ).
+    pub fn capacity(&self) -> usize {
+        self.pipe.state.lock().capacity
+    }
+    /// Change the capacity (F_SETPIPE_SZ): rounded up to a power of two pages, at least one page;
+    /// EBUSY when more is buffered than would fit.
+    pub fn set_capacity(&self, want: u64) -> Result<usize, Errno> {
+        if want > 1 << 20 {
+            return Err(Errno::EPERM);
+        }
+        let size = (want.max(4096) as usize).next_power_of_two();
+        let mut s = self.pipe.state.lock();
+        if s.buf.len() > size {
+            return Err(Errno::EBUSY);
+        }
+        s.capacity = size;
+        Ok(size)
+    }
+}
+
+impl File for PipeEnd {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn read(&self, _plat: &mut dyn Platform, _pos: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut s = self.pipe.state.lock();
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if s.buf.is_empty() {
+            return if s.writers == 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let n = buf.len().min(s.buf.len());
+        for (i, b) in s.buf.drain(..n).enumerate() {
+            buf[i] = b;
+        }
+        Ok(n)
+    }
+
+    fn write(&self, _plat: &mut dyn Platform, _pos: u64, data: &[u8]) -> Result<usize, Errno> {
+        let mut s = self.pipe.state.lock();
+        if s.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let room = s.capacity.saturating_sub(s.buf.len());
+        if room == 0 || (data.len() <= PIPE_BUF && room < data.len()) {
+            return Err(Errno::EAGAIN);
+        }
+        let n = room.min(data.len());
+        s.buf.extend(&data[..n]);
+        Ok(n)
+    }
+
+    fn poll(&self, _plat: &mut dyn Platform) -> u32 {
+        let s = self.pipe.state.lock();
+        let mut ev = 0;
+        if self.read {
+            if !s.buf.is_empty() {
+                ev |= g::POLLIN | g::POLLRDNORM;
+            }
+            if s.writers == 0 {
+                ev |= g::POLLHUP;
+            }
+        }
+        if self.write {
+            if s.capacity - s.buf.len() >= PIPE_BUF.min(s.capacity) {
+                ev |= g::POLLOUT | g::POLLWRNORM;
+            }
+            if s.readers == 0 {
+                ev |= g::POLLERR;
+            }
+        }
+        ev
+    }
+
+    fn ioctl(&self, cx: &mut Ctx, req: u32, arg: u64) -> SysResult {
+        if req == linux_raw_sys::ioctl::FIONREAD {
+            let n = self.available() as u32;
+            crate::sys::put(cx, arg, &n.to_le_bytes())?;
+            return Ok(0);
+        }
+        Err(Errno::ENOTTY)
+    }
+
+    fn stat(&self, _env: &Env) -> Result<Stat, Errno> {
+        Ok(Stat {
+            dev: makedev(0, 0xe),
+            ino: self.pipe.ino,
+            mode: 0o010600,
+            nlink: 1,
+            blksize: 4096,
+            atime: self.pipe.time,
+            mtime: self.pipe.time,
+            ctime: self.pipe.time,
+            ..Stat::default()
+        })
+    }
+}

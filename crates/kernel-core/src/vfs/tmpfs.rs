@@ -1,0 +1,730 @@
+//! tmpfs: files in memory, as Linux's shmem. The root filesystem (filled from the initrd, whose file data
+//! is borrowed in place until first written), `/dev`, `/dev/shm` and `/sys` are instances.
+//!
+//! Directory positions (getdents d_off) are sequence numbers given to entries when they are created, so
+//! removing entries while a directory is being read does not skip the others. Sizes and st_blocks are
+//! Linux's: a directory is 40 bytes plus 20 per entry, data takes whole pages. A file grown by truncate
+//! stores nothing past its data: reads there give zeros (a hole, as SEEK_HOLE reports).
+
+use alloc::borrow::Cow;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Mutex;
+
+use super::{
+    anon_dev, blocks_of, Clock, DirEntry, Env, FileType, Inode, InodeRef, NewNode, SetAttr, Stat,
+    StatFs, Timespec, NAME_MAX, PATH_MAX,
+};
+use crate::errno::Errno;
+
+/// Size Linux's shmem gives each directory entry.
+const BOGO_DIRENT_SIZE: u64 = 20;
+/// Largest file size (Linux's MAX_LFS_FILESIZE).
+const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+
+/// What all inodes of one tmpfs share.
+struct Shared {
+    dev: u64,
+    next_ino: AtomicU64,
+    clock: Clock,
+}
+
+/// A new, empty tmpfs; returns its root directory (inode 1) with permissions `perm`.
+pub fn new_fs(clock: Clock, perm: u32) -> Arc<TmpInode> {
+    let shared = Arc::new(Shared {
+        dev: anon_dev(),
+        next_ino: AtomicU64::new(2),
+        clock,
+    });
+    TmpInode::new(shared, 1, FileType::Dir, perm, Data::new_dir(Weak::new()))
+}
+
+struct DirData {
+    /// name → (position, inode)
+    entries: BTreeMap<Vec<u8>, (u64, Arc<TmpInode>)>,
+    /// position → name, for readdir
+    order: BTreeMap<u64, Vec<u8>>,
+    next_pos: u64,
+    parent: Weak<TmpInode>,
+}
+
+enum Data {
+    Dir(DirData),
+    File {
+        bytes: Cow<'static, [u8]>,
+        size: u64,
+    },
+    Symlink(Vec<u8>),
+    Special(u64),
+}
+
+impl Data {
+    fn new_dir(parent: Weak<TmpInode>) -> Data {
+        Data::Dir(DirData {
+            entries: BTreeMap::new(),
+            order: BTreeMap::new(),
+            next_pos: 2,
+            parent,
+        })
+    }
+}
+
+struct Node {
+    perm: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u64,
+    atime: Timespec,
+    mtime: Timespec,
+    ctime: Timespec,
+    btime: Timespec,
+    data: Data,
+}
+
+/// An inode of a tmpfs.
+pub struct TmpInode {
+    ino: u64,
+    ty: FileType,
+    shared: Arc<Shared>,
+    me: Weak<TmpInode>,
+    node: Mutex<Node>,
+}
+
+impl TmpInode {
+    fn new(shared: Arc<Shared>, ino: u64, ty: FileType, perm: u32, data: Data) -> Arc<TmpInode> {
+        let now = shared.clock.now();
+        let nlink = if ty == FileType::Dir { 2 } else { 1 };
+        Arc::new_cyclic(|me| TmpInode {
+            ino,
+            ty,
+            shared,
+            me: me.clone(),
+            node: Mutex::new(Node {
+                perm: perm & 0o7777,
+                uid: 0,
+                gid: 0,
+                nlink,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                btime: now,
+                data,
+            }),
+        })
+    }
+
+    fn now(&self) -> Timespec {
+        self.shared.clock.now()
+    }
+
+    fn this(&self) -> Arc<TmpInode> {
+        self.me.upgrade().expect("a live inode")
+    }
+
+    /// A new inode of this filesystem (not yet linked anywhere).
+    fn new_inode(&self, kind: NewNode, perm: u32) -> Result<Arc<TmpInode>, Errno> {
+        let ino = self.shared.next_ino.fetch_add(1, Ordering::Relaxed);
+        let (ty, data) = match kind {
+            NewNode::File => (
+                FileType::Regular,
+                Data::File {
+                    bytes: Cow::Borrowed(&[]),
+                    size: 0,
+                },
+            ),
+            NewNode::Dir => (FileType::Dir, Data::new_dir(self.me.clone())),
+            NewNode::Symlink(t) => {
+                if t.len() >= PATH_MAX {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                (FileType::Symlink, Data::Symlink(t.to_vec()))
+            }
+            NewNode::Special(ty, rdev) => (ty, Data::Special(rdev)),
+        };
+        let perm = if ty == FileType::Symlink { 0o777 } else { perm };
+        Ok(TmpInode::new(self.shared.clone(), ino, ty, perm, data))
+    }
+
+    /// The data of a regular file, borrowed when it still comes from the initrd.
+    pub fn file_data(&self) -> Option<Cow<'static, [u8]>> {
+        let n = self.node.lock();
+        match &n.data {
+            Data::File { bytes, size } if *size == bytes.len() as u64 => Some(bytes.clone()),
+            _ => None,
+        }
+    }
+
+    /// An entry of this directory.
+    fn get(&self, name: &[u8]) -> Result<Arc<TmpInode>, Errno> {
+        let n = self.node.lock();
+        match &n.data {
+            Data::Dir(d) => d
+                .entries
+                .get(name)
+                .map(|e| e.1.clone())
+                .ok_or(Errno::ENOENT),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Link `child` as `name` (no checks), updating sizes, link counts and times.
+    fn attach(n: &mut Node, name: &[u8], child: Arc<TmpInode>, now: Timespec) {
+        if let Data::Dir(d) = &mut n.data {
+            let pos = d.next_pos;
+            d.next_pos += 1;
+            d.order.insert(pos, name.to_vec());
+            if child.ty == FileType::Dir {
+                n.nlink += 1;
+            }
+            d.entries.insert(name.to_vec(), (pos, child));
+            n.mtime = now;
+            n.ctime = now;
+        }
+    }
+
+    /// Unlink `name` (no checks).
+    fn detach(n: &mut Node, name: &[u8], now: Timespec) -> Option<Arc<TmpInode>> {
+        if let Data::Dir(d) = &mut n.data {
+            let (pos, child) = d.entries.remove(name)?;
+            d.order.remove(&pos);
+            if child.ty == FileType::Dir {
+                n.nlink -= 1;
+            }
+            n.mtime = now;
+            n.ctime = now;
+            return Some(child);
+        }
+        None
+    }
+
+    /// Fill from an archive entry: create `path` (relative to this directory) with `mode` and `data`,
+    /// creating missing parent directories. An existing entry is replaced, except a directory, which only
+    /// gets its permissions updated. Devices, fifos and sockets are skipped.
+    pub fn insert_path(
+        &self,
+        path: &[u8],
+        mode: u32,
+        data: Cow<'static, [u8]>,
+    ) -> Result<(), Errno> {
+        let comps: Vec<&[u8]> = path
+            .split(|c| *c == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .collect();
+        let Some((last, parents)) = comps.split_last() else {
+            if mode & 0o170000 == 0o040000 {
+                self.node.lock().perm = mode & 0o7777;
+            }
+            return Ok(());
+        };
+        let mut dir = self.this();
+        for c in parents {
+            dir = match dir.get(c) {
+                Ok(d) => d,
+                Err(Errno::ENOENT) => {
+                    let d = dir.new_inode(NewNode::Dir, 0o755)?;
+                    let now = dir.now();
+                    Self::attach(&mut dir.node.lock(), c, d.clone(), now);
+                    d
+                }
+                Err(e) => return Err(e),
+            };
+        }
+        let ty = FileType::from_mode(mode);
+        let child = match ty {
+            Some(FileType::Dir) => {
+                if let Ok(existing) = dir.get(last) {
+                    if existing.ty == FileType::Dir {
+                        existing.node.lock().perm = mode & 0o7777;
+                        return Ok(());
+                    }
+                }
+                dir.new_inode(NewNode::Dir, mode)?
+            }
+            Some(FileType::Symlink) => dir.new_inode(NewNode::Symlink(&data), 0o777)?,
+            Some(FileType::Regular) => {
+                let f = dir.new_inode(NewNode::File, mode)?;
+                if let Data::File { bytes, size } = &mut f.node.lock().data {
+                    *size = data.len() as u64;
+                    *bytes = data;
+                }
+                f
+            }
+            _ => return Ok(()),
+        };
+        let now = dir.now();
+        let mut n = dir.node.lock();
+        Self::detach(&mut n, last, now);
+        Self::attach(&mut n, last, child, now);
+        Ok(())
+    }
+
+    /// Whether `self` is `other` or one of its ancestors.
+    fn is_ancestor_of(&self, other: &Arc<TmpInode>) -> bool {
+        let mut cur = Some(other.clone());
+        while let Some(c) = cur {
+            if c.ino == self.ino {
+                return true;
+            }
+            cur = match &c.node.lock().data {
+                Data::Dir(d) => d.parent.upgrade(),
+                _ => None,
+            };
+        }
+        false
+    }
+
+    fn set_parent(child: &Arc<TmpInode>, parent: &Arc<TmpInode>) {
+        if let Data::Dir(d) = &mut child.node.lock().data {
+            d.parent = Arc::downgrade(parent);
+        }
+    }
+
+    fn is_empty_dir(&self) -> bool {
+        matches!(&self.node.lock().data, Data::Dir(d) if d.entries.is_empty())
+    }
+}
+
+impl Inode for TmpInode {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn file_type(&self) -> FileType {
+        self.ty
+    }
+
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    fn dev(&self) -> u64 {
+        self.shared.dev
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        let n = self.node.lock();
+        let (size, blocks, rdev) = match &n.data {
+            Data::Dir(d) => (
+                2 * BOGO_DIRENT_SIZE + d.entries.len() as u64 * BOGO_DIRENT_SIZE,
+                0,
+                0,
+            ),
+            Data::File { bytes, size } => (*size, blocks_of(bytes.len() as u64), 0),
+            Data::Symlink(t) => (t.len() as u64, 0, 0),
+            Data::Special(rdev) => (0, 0, *rdev),
+        };
+        Ok(Stat {
+            dev: self.shared.dev,
+            ino: self.ino,
+            mode: self.ty.mode_bits() | n.perm,
+            nlink: n.nlink,
+            uid: n.uid,
+            gid: n.gid,
+            rdev,
+            size,
+            blksize: 4096,
+            blocks,
+            atime: n.atime,
+            mtime: n.mtime,
+            ctime: n.ctime,
+            btime: Some(n.btime),
+        })
+    }
+
+    fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {
+        let now = self.now();
+        let mut n = self.node.lock();
+        if let Some(size) = a.size {
+            match &mut n.data {
+                Data::File { bytes, size: cur } => {
+                    if size > MAX_FILE_SIZE {
+                        return Err(Errno::EFBIG);
+                    }
+                    if (size as usize) < bytes.len() {
+                        match bytes {
+                            Cow::Borrowed(b) => *bytes = Cow::Borrowed(&b[..size as usize]),
+                            Cow::Owned(v) => {
+                                v.truncate(size as usize);
+                                v.shrink_to(size as usize);
+                            }
+                        }
+                    }
+                    *cur = size;
+                }
+                Data::Dir(_) => return Err(Errno::EISDIR),
+                _ => return Err(Errno::EINVAL),
+            }
+            n.mtime = now;
+        }
+        if let Some(m) = a.mode {
+            n.perm = m & 0o7777;
+        }
+        if let Some(u) = a.uid {
+            n.uid = u;
+        }
+        if let Some(g) = a.gid {
+            n.gid = g;
+        }
+        if let Some(t) = a.atime {
+            n.atime = t;
+        }
+        if let Some(t) = a.mtime {
+            n.mtime = t;
+        }
+        n.ctime = now;
+        Ok(())
+    }
+
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        Ok(StatFs {
+            magic: u64::from(linux_raw_sys::general::TMPFS_MAGIC),
+            bsize: 4096,
+            blocks: 0,
+            bfree: 0,
+            bavail: 0,
+            files: 0,
+            ffree: 0,
+            fsid: 0,
+            namelen: NAME_MAX as u64,
+        })
+    }
+
+    fn lookup(&self, _env: &Env, name: &[u8]) -> Result<InodeRef, Errno> {
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(self.get(name)?)
+    }
+
+    fn parent(&self) -> Option<InodeRef> {
+        match &self.node.lock().data {
+            Data::Dir(d) => d.parent.upgrade().map(|p| p as InodeRef),
+            _ => None,
+        }
+    }
+
+    fn create(&self, name: &[u8], kind: NewNode, perm: u32) -> Result<InodeRef, Errno> {
+        if self.ty != FileType::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        {
+            let n = self.node.lock();
+            if n.nlink == 0 {
+                return Err(Errno::ENOENT);
+            }
+            if let Data::Dir(d) = &n.data {
+                if d.entries.contains_key(name) {
+                    return Err(Errno::EEXIST);
+                }
+            }
+        }
+        let child = self.new_inode(kind, perm)?;
+        let now = self.now();
+        Self::attach(&mut self.node.lock(), name, child.clone(), now);
+        Ok(child)
+    }
+
+    fn link(&self, name: &[u8], target: &InodeRef) -> Result<(), Errno> {
+        if self.ty != FileType::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        let t = target
+            .as_any()
+            .downcast_ref::<TmpInode>()
+            .filter(|t| Arc::ptr_eq(&t.shared, &self.shared))
+            .ok_or(Errno::EXDEV)?;
+        if t.ty == FileType::Dir {
+            return Err(Errno::EPERM);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let t = t.this();
+        let now = self.now();
+        let mut n = self.node.lock();
+        if let Data::Dir(d) = &n.data {
+            if d.entries.contains_key(name) {
+                return Err(Errno::EEXIST);
+            }
+        }
+        {
+            let mut tn = t.node.lock();
+            if tn.nlink == 0 {
+                return Err(Errno::ENOENT);
+            }
+            tn.nlink += 1;
+            tn.ctime = now;
+        }
+        Self::attach(&mut n, name, t, now);
+        Ok(())
+    }
+
+    fn unlink(&self, name: &[u8], dir: bool) -> Result<(), Errno> {
+        let child = self.get(name)?;
+        if dir {
+            if child.ty != FileType::Dir {
+                return Err(Errno::ENOTDIR);
+            }
+            if !child.is_empty_dir() {
+                return Err(Errno::ENOTEMPTY);
+            }
+        } else if child.ty == FileType::Dir {
+            return Err(Errno::EISDIR);
+        }
+        let now = self.now();
+        Self::detach(&mut self.node.lock(), name, now);
+        let mut cn = child.node.lock();
+        cn.nlink = if dir { 0 } else { cn.nlink.saturating_sub(1) };
+        cn.ctime = now;
+        Ok(())
+    }
+
+    fn rename(&self, old: &[u8], new_dir: &InodeRef, new: &[u8], flags: u32) -> Result<(), Errno> {
+        use linux_raw_sys::general::{RENAME_EXCHANGE, RENAME_NOREPLACE};
+        let nd = new_dir
+            .as_any()
+            .downcast_ref::<TmpInode>()
+            .filter(|t| Arc::ptr_eq(&t.shared, &self.shared))
+            .ok_or(Errno::EXDEV)?
+            .this();
+        if new.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let src = self.get(old)?;
+        let dst = match nd.get(new) {
+            Ok(d) => Some(d),
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e),
+        };
+        let exchange = flags & RENAME_EXCHANGE != 0;
+        if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if exchange && dst.is_none() {
+            return Err(Errno::ENOENT);
+        }
+        // A directory cannot move below itself; a target that is an ancestor of the source is not empty.
+        let me = self.this();
+        if src.ty == FileType::Dir && src.is_ancestor_of(&nd) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(d) = &dst {
+            if d.ty == FileType::Dir && d.is_ancestor_of(&me) {
+                return Err(if exchange {
+                    Errno::EINVAL
+                } else {
+                    Errno::ENOTEMPTY
+                });
+            }
+        }
+        if let Some(d) = &dst {
+            if Arc::ptr_eq(d, &src) {
+                return Ok(());
+            }
+            if !exchange {
+                if src.ty == FileType::Dir && d.ty != FileType::Dir {
+                    return Err(Errno::ENOTDIR);
+                }
+                if src.ty != FileType::Dir && d.ty == FileType::Dir {
+                    return Err(Errno::EISDIR);
+                }
+                if d.ty == FileType::Dir && !d.is_empty_dir() {
+                    return Err(Errno::ENOTEMPTY);
+                }
+            }
+        }
+        let now = self.now();
+        let same_dir = Arc::ptr_eq(&me, &nd);
+        if exchange {
+            let dst = dst.expect("checked above");
+            if same_dir {
+                let mut n = self.node.lock();
+                if let Data::Dir(d) = &mut n.data {
+                    if let Some(e) = d.entries.get_mut(old) {
+                        e.1 = dst.clone();
+                    }
+                    if let Some(e) = d.entries.get_mut(new) {
+                        e.1 = src.clone();
+                    }
+                }
+                n.mtime = now;
+                n.ctime = now;
+            } else {
+                {
+                    let mut n = self.node.lock();
+                    let dirs =
+                        i64::from(dst.ty == FileType::Dir) - i64::from(src.ty == FileType::Dir);
+                    n.nlink = (n.nlink as i64 + dirs) as u64;
+                    if let Data::Dir(d) = &mut n.data {
+                        if let Some(e) = d.entries.get_mut(old) {
+                            e.1 = dst.clone();
+                        }
+                    }
+                    n.mtime = now;
+                    n.ctime = now;
+                }
+                {
+                    let mut n = nd.node.lock();
+                    let dirs =
+                        i64::from(src.ty == FileType::Dir) - i64::from(dst.ty == FileType::Dir);
+                    n.nlink = (n.nlink as i64 + dirs) as u64;
+                    if let Data::Dir(d) = &mut n.data {
+                        if let Some(e) = d.entries.get_mut(new) {
+                            e.1 = src.clone();
+                        }
+                    }
+                    n.mtime = now;
+                    n.ctime = now;
+                }
+                Self::set_parent(&src, &nd);
+                Self::set_parent(&dst, &me);
+            }
+            src.node.lock().ctime = now;
+            dst.node.lock().ctime = now;
+            return Ok(());
+        }
+        if let Some(d) = &dst {
+            let mut dn = d.node.lock();
+            dn.nlink = if d.ty == FileType::Dir {
+                0
+            } else {
+                dn.nlink.saturating_sub(1)
+            };
+            dn.ctime = now;
+        }
+        if same_dir {
+            let mut n = self.node.lock();
+            Self::detach(&mut n, new, now);
+            Self::detach(&mut n, old, now);
+            Self::attach(&mut n, new, src.clone(), now);
+        } else {
+            Self::detach(&mut self.node.lock(), old, now);
+            let mut n = nd.node.lock();
+            Self::detach(&mut n, new, now);
+            Self::attach(&mut n, new, src.clone(), now);
+            drop(n);
+            Self::set_parent(&src, &nd);
+        }
+        src.node.lock().ctime = now;
+        Ok(())
+    }
+
+    fn readdir(
+        &self,
+        _env: &Env,
+        pos: u64,
+        f: &mut dyn FnMut(&DirEntry, u64) -> bool,
+    ) -> Result<(), Errno> {
+        let parent_ino = match &self.node.lock().data {
+            Data::Dir(d) => d.parent.upgrade().map_or(self.ino, |p| p.ino),
+            _ => return Err(Errno::ENOTDIR),
+        };
+        let dot = |name: &[u8], ino| DirEntry {
+            ino,
+            ty: FileType::Dir,
+            name: name.to_vec(),
+        };
+        if pos == 0 && !f(&dot(b".", self.ino), 1) {
+            return Ok(());
+        }
+        if pos <= 1 && !f(&dot(b"..", parent_ino), 2) {
+            return Ok(());
+        }
+        let mut at = pos.max(2);
+        loop {
+            // Entries are copied out a few at a time, so that `f` runs without the lock.
+            let batch: Vec<(u64, DirEntry)> = match &self.node.lock().data {
+                Data::Dir(d) => d
+                    .order
+                    .range(at..)
+                    .take(64)
+                    .filter_map(|(p, name)| {
+                        let e = d.entries.get(name)?;
+                        Some((
+                            *p,
+                            DirEntry {
+                                ino: e.1.ino,
+                                ty: e.1.ty,
+                                name: name.clone(),
+                            },
+                        ))
+                    })
+                    .collect(),
+                _ => return Err(Errno::ENOTDIR),
+            };
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for (p, e) in batch {
+                if !f(&e, p + 1) {
+                    return Ok(());
+                }
+                at = p + 1;
+            }
+        }
+    }
+
+    fn readlink(&self, _env: &Env) -> Result<Vec<u8>, Errno> {
+        match &self.node.lock().data {
+            Data::Symlink(t) => Ok(t.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let n = self.node.lock();
+        match &n.data {
+            Data::File { bytes, size } => {
+                if off >= *size {
+                    return Ok(0);
+                }
+                let len = (buf.len() as u64).min(size - off) as usize;
+                let off = off as usize;
+                let stored = bytes.len().saturating_sub(off).min(len);
+                buf[..stored].copy_from_slice(&bytes[off..off + stored]);
+                buf[stored..len].fill(0);
+                Ok(len)
+            }
+            Data::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn write_at(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
+        let now = self.now();
+        let mut n = self.node.lock();
+        let Data::File { bytes, size } = &mut n.data else {
+            return Err(self.is_dir_or(Errno::EINVAL));
+        };
+        let end = off.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        if !data.is_empty() {
+            let end = usize::try_from(end).map_err(|_| Errno::EFBIG)?;
+            let v = bytes.to_mut();
+            if v.len() < end {
+                v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
+                v.resize(end, 0);
+            }
+            v[off as usize..end].copy_from_slice(data);
+            *size = (*size).max(end as u64);
+        }
+        n.mtime = now;
+        n.ctime = now;
+        Ok(data.len())
+    }
+
+    fn data_end(&self) -> Result<u64, Errno> {
+        match &self.node.lock().data {
+            Data::File { bytes, size } => Ok((bytes.len() as u64).min(*size)),
+            _ => Ok(0),
+        }
+    }
+}
