@@ -8,6 +8,7 @@ mod fsmap;
 mod fspath;
 mod mem;
 mod misc;
+pub mod event;
 pub mod signal;
 pub mod thread;
 mod time;
@@ -121,7 +122,7 @@ syscall_table! {
     __NR_statfs => fsattr::sys_statfs,
     __NR_fstatfs => fsattr::sys_fstatfs,
     __NR_msync => fsmap::sys_msync,
-    __NR_poll => fs::sys_poll,
+    __NR_poll => event::sys_poll,
     __NR_brk => mem::sys_brk,
     __NR_mmap => mem::sys_mmap,
     __NR_munmap => mem::sys_munmap,
@@ -157,6 +158,22 @@ syscall_table! {
     __NR_rt_sigaction => signal::sys_rt_sigaction,
     __NR_rt_sigprocmask => signal::sys_rt_sigprocmask,
     __NR_sigaltstack => signal::sys_sigaltstack,
+    __NR_ppoll => event::sys_ppoll,
+    __NR_select => event::sys_select,
+    __NR_pselect6 => event::sys_pselect6,
+    __NR_epoll_create => event::sys_epoll_create,
+    __NR_epoll_create1 => event::sys_epoll_create1,
+    __NR_epoll_ctl => event::sys_epoll_ctl,
+    __NR_epoll_wait => event::sys_epoll_wait,
+    __NR_epoll_pwait => event::sys_epoll_pwait,
+    __NR_epoll_pwait2 => event::sys_epoll_pwait2,
+    __NR_eventfd => event::sys_eventfd,
+    __NR_eventfd2 => event::sys_eventfd2,
+    __NR_timerfd_create => event::sys_timerfd_create,
+    __NR_timerfd_settime => event::sys_timerfd_settime,
+    __NR_timerfd_gettime => event::sys_timerfd_gettime,
+    __NR_signalfd => event::sys_signalfd,
+    __NR_signalfd4 => event::sys_signalfd4,
     __NR_kill => signal::sys_kill,
     __NR_rt_sigreturn => signal::sys_rt_sigreturn,
     __NR_rt_sigpending => signal::sys_rt_sigpending,
@@ -249,6 +266,11 @@ pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
         return Errno::RESTART.to_ret();
     }
     cx.p.wait = None;
+    // Whatever this call changed (a pipe written, a file closed, a futex word...) may be what another
+    // thread waits for: waiting threads run their syscall again and check.
+    if cx.p.threads.live > 1 {
+        cx.p.threads.events += 1;
+    }
     let ret = match result {
         Ok(v) => v,
         Err(e) => e.to_ret(),

@@ -709,6 +709,28 @@ pub fn sys_rt_sigsuspend(cx: &mut Ctx, a: &Args) -> SysResult {
     Err(Errno::RESTART)
 }
 
+/// Dequeue pending `sig` of the running thread (signalfd reads).
+pub fn take_signal(cx: &mut Ctx, sig: u8) -> SigInfo {
+    let tid = cx.p.tid;
+    cx.p.signals.take(tid, sig)
+}
+
+/// Install a temporary mask (ppoll, pselect6, epoll_pwait): the old one comes back with
+/// [`restore_temporary_mask`], or after a handler if a signal interrupts the call.
+pub fn set_temporary_mask(cx: &mut Ctx, mask: u64) {
+    let tid = cx.p.tid;
+    cx.p.signals.saved_mask.insert(tid, cx.p.sigmask);
+    cx.p.sigmask = mask & !UNBLOCKABLE;
+}
+
+/// End a temporary mask (the call completed without a signal).
+pub fn restore_temporary_mask(cx: &mut Ctx) {
+    let tid = cx.p.tid;
+    if let Some(m) = cx.p.signals.saved_mask.remove(&tid) {
+        cx.p.sigmask = m;
+    }
+}
+
 /// pause(2).
 pub fn sys_pause(cx: &mut Ctx, _a: &Args) -> SysResult {
     cx.p.wait = Some(Wait { deadline: None });
