@@ -80,8 +80,9 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
     };
     let initrd = crate::arch::pvh::initrd_bytes(pa, size);
     let mut fs = Fs::new();
-    fs.clock
-        .set(kernel_core::platform::Platform::realtime_ns(&crate::platform::KernelPlatform));
+    fs.clock.set(kernel_core::platform::Platform::realtime_ns(
+        &crate::platform::KernelPlatform,
+    ));
     let mut argv = cmd.argv.clone();
     let path: Vec<u8>;
     if initrd.starts_with(b"\x7fELF") {
@@ -137,9 +138,10 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         Err(e) if e == Errno::EISDIR => {
             fail(STATUS_NOEXEC, &format!("nutshell: {shown}: is a directory"))
         }
-        Err(e) if e == Errno::EACCES => {
-            fail(STATUS_NOEXEC, &format!("nutshell: {shown}: not a regular file"))
-        }
+        Err(e) if e == Errno::EACCES => fail(
+            STATUS_NOEXEC,
+            &format!("nutshell: {shown}: not a regular file"),
+        ),
         Err(_) => fail(
             STATUS_NOTFOUND,
             &format!("nutshell: {shown}: no such file in the root filesystem"),
@@ -149,13 +151,26 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         Ok(p) => p,
         Err(e) => fail(STATUS_NOEXEC, &format!("nutshell: {shown}: {e}")),
     };
-    if let Some(interp) = &plan.interp {
-        fail(
-            STATUS_NOEXEC,
-            &format!("nutshell: {shown}: dynamically linked programs (interpreter {interp}) are not supported yet"),
-        );
-    }
-    load_and_run(fs, shown, &image, &plan, argv, opts, cpu)
+    // A dynamically linked program: its interpreter (ld.so) comes from the same root filesystem.
+    let interp = plan.interp.as_ref().map(|ipath| {
+        let data = match fs.read_file(ipath.as_bytes()) {
+            Ok(d) => d,
+            Err(_) => fail(
+                STATUS_NOTFOUND,
+                &format!("nutshell: {shown}: its interpreter {ipath} is not in the root filesystem"),
+            ),
+        };
+        let iplan = match elf_loader::parse(&data) {
+            Ok(p) if p.interp.is_none() && p.kind == ElfKind::Dyn => p,
+            Ok(_) => fail(
+                STATUS_NOEXEC,
+                &format!("nutshell: {shown}: its interpreter {ipath} is not a position-independent ELF without an interpreter"),
+            ),
+            Err(e) => fail(STATUS_NOEXEC, &format!("nutshell: {ipath}: {e}")),
+        };
+        (ipath.clone(), data, iplan)
+    });
+    load_and_run(fs, shown, &image, &plan, interp, argv, opts, cpu)
 }
 
 fn prot_of(f: &elf_loader::Flags) -> u32 {
@@ -164,11 +179,42 @@ fn prot_of(f: &elf_loader::Flags) -> u32 {
         | (if f.exec { PROT_EXEC } else { 0 })
 }
 
+/// Map the PT_LOAD segments of `image` at `bias`; the tail past each segment's file size stays zero.
+fn map_segments(mm: &mut AddressSpace, image: &[u8], plan: &LoadPlan, bias: u64, name: &str) {
+    for seg in &plan.segments {
+        let start = page_floor(bias + seg.vaddr);
+        let end = page_ceil(bias + seg.vaddr + seg.memsz).unwrap_or(start);
+        if end > start {
+            mm.map_fixed(
+                start,
+                end - start,
+                prot_of(&seg.flags),
+                false,
+                AreaKind::Image(String::from(name)),
+            );
+        }
+    }
+    for seg in &plan.segments {
+        let data = &image[seg.offset as usize..(seg.offset + seg.filesz) as usize];
+        if mm.write_force(bias + seg.vaddr, data).is_err() {
+            crate::fail(
+                crate::STATUS_KERNEL,
+                &format!("nutshell: {name}: out of memory loading the program"),
+            );
+        }
+    }
+}
+
+/// An interpreter to load with the program: its path, image and plan.
+type Interp = (String, alloc::borrow::Cow<'static, [u8]>, LoadPlan);
+
+#[allow(clippy::too_many_arguments)]
 fn load_and_run(
     fs: Fs,
     exe: String,
     image: &[u8],
     plan: &LoadPlan,
+    interp: Option<Interp>,
     argv: Vec<Vec<u8>>,
     opts: Options,
     cpu: &CpuInfo,
@@ -201,28 +247,7 @@ fn load_and_run(
             crate::platform::tsc_per_us()
         ),
     );
-    for seg in &plan.segments {
-        let start = page_floor(bias + seg.vaddr);
-        let end = page_ceil(bias + seg.vaddr + seg.memsz).unwrap_or(start);
-        if end > start {
-            mm.map_fixed(
-                start,
-                end - start,
-                prot_of(&seg.flags),
-                false,
-                AreaKind::Image(exe.clone()),
-            );
-        }
-    }
-    for seg in &plan.segments {
-        let data = &image[seg.offset as usize..(seg.offset + seg.filesz) as usize];
-        if mm.write_force(bias + seg.vaddr, data).is_err() {
-            crate::fail(
-                crate::STATUS_KERNEL,
-                &format!("nutshell: {exe}: out of memory loading the program"),
-            );
-        }
-    }
+    map_segments(&mut mm, image, plan, bias, &exe);
     let image_end = plan
         .segments
         .iter()
@@ -263,7 +288,24 @@ fn load_and_run(
     let mut random = [0u8; 16];
     random[..8].copy_from_slice(&random_u64().to_le_bytes());
     random[8..].copy_from_slice(&random_u64().to_le_bytes());
-    let mut aux = AuxvValues::for_plan(plan, bias, 0);
+    // The interpreter goes where mmap would put it (below the mmap base), as Linux does.
+    let interp_loaded = interp.as_ref().map(|(ipath, data, iplan)| {
+        let span = iplan.max_vaddr - iplan.min_vaddr;
+        let Some(base) = mm.find_free(0, span) else {
+            fail(
+                STATUS_KERNEL,
+                &format!("nutshell: {exe}: no room to load {ipath}"),
+            )
+        };
+        let ibias = base - iplan.min_vaddr;
+        map_segments(&mut mm, data, iplan, ibias, ipath);
+        crate::log_at(
+            crate::LOG_DEBUG,
+            &format!("nutshell: {ipath}: loaded at {base:#x}"),
+        );
+        (ibias, ibias + iplan.entry)
+    });
+    let mut aux = AuxvValues::for_plan(plan, bias, interp_loaded.map_or(0, |(b, _)| b));
     aux.hwcap = cpu.hwcap;
     aux.minsigstksz = (cpu.fpu_size as u64 + 1024).max(2048);
     let auxv = elf_loader::linux_auxv(&aux);
@@ -308,7 +350,7 @@ fn load_and_run(
             .map(|s| (bias + s.vaddr, bias + s.vaddr + s.memsz))
             .collect(),
     });
-    let entry = bias + plan.entry;
+    let entry = interp_loaded.map_or(bias + plan.entry, |(_, e)| e);
     let mut process = Process::new(mm, fs, exe);
     process.exec_info = crate::fs::exec_info(&stack);
     crate::fs::enter_workdir(&mut process);
