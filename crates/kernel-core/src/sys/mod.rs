@@ -11,6 +11,7 @@ mod misc;
 pub mod event;
 pub mod signal;
 pub mod thread;
+mod xattr;
 mod time;
 
 use alloc::format;
@@ -174,6 +175,19 @@ syscall_table! {
     __NR_timerfd_gettime => event::sys_timerfd_gettime,
     __NR_signalfd => event::sys_signalfd,
     __NR_signalfd4 => event::sys_signalfd4,
+    __NR_getxattr => xattr::sys_getxattr,
+    __NR_lgetxattr => xattr::sys_lgetxattr,
+    __NR_fgetxattr => xattr::sys_fgetxattr,
+    __NR_listxattr => xattr::sys_listxattr,
+    __NR_llistxattr => xattr::sys_llistxattr,
+    __NR_flistxattr => xattr::sys_flistxattr,
+    __NR_setxattr => xattr::sys_setxattr,
+    __NR_lsetxattr => xattr::sys_lsetxattr,
+    __NR_fsetxattr => xattr::sys_fsetxattr,
+    __NR_removexattr => xattr::sys_removexattr,
+    __NR_lremovexattr => xattr::sys_lremovexattr,
+    __NR_fremovexattr => xattr::sys_fremovexattr,
+    __NR_fadvise64 => xattr::sys_fadvise64,
     __NR_kill => signal::sys_kill,
     __NR_rt_sigreturn => signal::sys_rt_sigreturn,
     __NR_rt_sigpending => signal::sys_rt_sigpending,
