@@ -187,7 +187,9 @@ fn syscall(frame: &mut TrapFrame) {
         drop(guard);
         sched::block(wait.deadline, sched::events());
         guard = PROCESS.lock();
-        let p = guard.as_mut().expect("the process exists while it makes syscalls");
+        let p = guard
+            .as_mut()
+            .expect("the process exists while it makes syscalls");
         if interrupt_wait(p, frame, nr) {
             break;
         }
@@ -288,7 +290,10 @@ fn set_regs(f: &mut TrapFrame, r: &signal::UserRegs) {
 }
 
 fn fpu() -> signal::Fpu<'static> {
-    signal::Fpu { area: arch::trap::fpu_state(platform::fpu_size()), xcr0: arch::setup::xcr0() }
+    signal::Fpu {
+        area: arch::trap::fpu_state(platform::fpu_size()),
+        xcr0: arch::setup::xcr0(),
+    }
 }
 
 /// Queue the signals the user sent through the console (Ctrl-C, kill of nutshell) to the process.
@@ -297,7 +302,11 @@ pub fn user_signals(cx: &mut kernel_core::sys::Ctx) {
     while set != 0 {
         let sig = set.trailing_zeros() as u8 + 1;
         set &= set - 1;
-        let info = signal::SigInfo { signo: sig, code: signal::SI_KERNEL, ..Default::default() };
+        let info = signal::SigInfo {
+            signo: sig,
+            code: signal::SI_KERNEL,
+            ..Default::default()
+        };
         signal::send(cx, 0, info);
     }
 }
@@ -335,7 +344,10 @@ fn return_to_user(frame: &mut TrapFrame) {
     if let signal::Outcome::Terminate(sig) = outcome {
         report_at_exit(cx.p);
         drop(guard);
-        let name = SIGNAL_NAMES.get(usize::from(sig)).copied().unwrap_or("Real-time signal");
+        let name = SIGNAL_NAMES
+            .get(usize::from(sig))
+            .copied()
+            .unwrap_or("Real-time signal");
         kill(sig, &format!("killed by signal {sig} ({name})"));
     }
     if let Some(next) = cx.p.signals.next_timer() {
@@ -392,7 +404,10 @@ fn user_exception(frame: &mut TrapFrame) {
             } else {
                 Access::Read
             };
-            let result = PROCESS.lock().as_mut().map(|p| p.mm.handle_fault(addr, access));
+            let result = PROCESS
+                .lock()
+                .as_mut()
+                .map(|p| p.mm.handle_fault(addr, access));
             match result {
                 Some(Ok(())) => return,
                 Some(Err(FaultError::OutOfMemory)) => {
@@ -403,17 +418,56 @@ fn user_exception(frame: &mut TrapFrame) {
                     exit(128 + SIGKILL);
                 }
                 Some(Err(FaultError::Segv { mapped })) => {
-                    let code = if mapped { signal::SEGV_ACCERR } else { signal::SEGV_MAPERR };
-                    (SIGSEGV, code, addr, format!("segmentation fault at {addr:#x} (rip {rip:#x})"))
+                    let code = if mapped {
+                        signal::SEGV_ACCERR
+                    } else {
+                        signal::SEGV_MAPERR
+                    };
+                    (
+                        SIGSEGV,
+                        code,
+                        addr,
+                        format!("segmentation fault at {addr:#x} (rip {rip:#x})"),
+                    )
                 }
-                None => (SIGSEGV, signal::SEGV_MAPERR, addr, format!("segmentation fault at {addr:#x} (rip {rip:#x})")),
+                None => (
+                    SIGSEGV,
+                    signal::SEGV_MAPERR,
+                    addr,
+                    format!("segmentation fault at {addr:#x} (rip {rip:#x})"),
+                ),
             }
         }
-        0 => (SIGFPE, 1, rip, format!("floating point exception: divide error (rip {rip:#x})")),
-        16 | 19 => (SIGFPE, 0, rip, format!("floating point exception (rip {rip:#x})")),
-        6 => (SIGILL, 2, rip, format!("illegal instruction (rip {rip:#x})")),
-        3 | 1 => (SIGTRAP, 1, rip, format!("trace/breakpoint trap (rip {rip:#x})")),
-        17 => (SIGBUS, 1, 0, format!("bus error: alignment check (rip {rip:#x})")),
+        0 => (
+            SIGFPE,
+            1,
+            rip,
+            format!("floating point exception: divide error (rip {rip:#x})"),
+        ),
+        16 | 19 => (
+            SIGFPE,
+            0,
+            rip,
+            format!("floating point exception (rip {rip:#x})"),
+        ),
+        6 => (
+            SIGILL,
+            2,
+            rip,
+            format!("illegal instruction (rip {rip:#x})"),
+        ),
+        3 | 1 => (
+            SIGTRAP,
+            1,
+            rip,
+            format!("trace/breakpoint trap (rip {rip:#x})"),
+        ),
+        17 => (
+            SIGBUS,
+            1,
+            0,
+            format!("bus error: alignment check (rip {rip:#x})"),
+        ),
         10..=13 => (
             SIGSEGV,
             signal::SI_KERNEL,
@@ -431,7 +485,12 @@ fn user_exception(frame: &mut TrapFrame) {
             }
             return;
         }
-        v => (SIGSEGV, signal::SI_KERNEL, 0, format!("segmentation fault: exception {v} (rip {rip:#x})")),
+        v => (
+            SIGSEGV,
+            signal::SI_KERNEL,
+            0,
+            format!("segmentation fault: exception {v} (rip {rip:#x})"),
+        ),
     };
     // The program's handler for the signal, if it has one; else the process ends with a report.
     let outcome = {
@@ -440,7 +499,12 @@ fn user_exception(frame: &mut TrapFrame) {
             Some(p) => {
                 let mut plat = platform::KernelPlatform;
                 let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
-                let info = signal::SigInfo { signo: sig, code, addr, ..Default::default() };
+                let info = signal::SigInfo {
+                    signo: sig,
+                    code,
+                    addr,
+                    ..Default::default()
+                };
                 let mut regs = regs_of(frame);
                 let o = signal::fault(&mut cx, info, &mut regs, &mut fpu());
                 if o == signal::Outcome::Handler {
@@ -454,7 +518,11 @@ fn user_exception(frame: &mut TrapFrame) {
     match outcome {
         signal::Outcome::Handler | signal::Outcome::None => {}
         signal::Outcome::Terminate(s) if s == sig => kill_fault(sig, &what, frame),
-        signal::Outcome::Terminate(s) => kill_fault(s, &format!("{what}; the signal frame could not be written"), frame),
+        signal::Outcome::Terminate(s) => kill_fault(
+            s,
+            &format!("{what}; the signal frame could not be written"),
+            frame,
+        ),
     }
 }
 
@@ -609,6 +677,21 @@ fn kernel_panic(info: &core::panic::PanicInfo) -> ! {
     }
     let text = core::str::from_utf8(&msg.buf[..msg.len]).unwrap_or("nutshell: kernel panic");
     console::write(Channel::Log, text.as_bytes());
+    if !arch::mem::HEAP_EXHAUSTED.load(core::sync::atomic::Ordering::Relaxed) {
+        // The kernel's return addresses (the CLI names them from the kernel's symbols).
+        for (i, addr) in arch::trap::backtrace()
+            .iter()
+            .enumerate()
+            .take_while(|(_, a)| **a != 0)
+        {
+            let mut line = StackBuf {
+                buf: [0; 512],
+                len: 0,
+            };
+            let _ = write!(line, "nutshell: kernel backtrace: #{i} {addr:#x}");
+            console::write(Channel::Log, &line.buf[..line.len]);
+        }
+    }
     // Memory running out under a program ends it like Linux's OOM killer would (SIGKILL).
     let oom = arch::mem::HEAP_EXHAUSTED.load(core::sync::atomic::Ordering::Relaxed);
     let running = PROCESS.try_lock().is_some_and(|p| p.is_some());
@@ -625,6 +708,7 @@ fn kernel_panic(info: &core::panic::PanicInfo) -> ! {
             b"exit 137"
         },
     );
+    arch::serial::flush();
     arch::cpu::outl(0xf4, u32::from(status));
     arch::setup::acpi_poweroff();
     arch::cpu::halt_forever()

@@ -191,6 +191,44 @@ pub fn fpu_state(size: usize) -> &'static mut [u8] {
     unsafe { core::slice::from_raw_parts_mut(area as *mut u8, size) }
 }
 
+/// Up to 16 return addresses of the kernel's own call chain, following the frame pointers (the kernel
+/// is built with them). Stops at the first frame outside the kernel image's text.
+pub fn backtrace() -> [u64; 16] {
+    let mut out = [0u64; 16];
+    let mut rbp: u64;
+    // SAFETY: reading rbp has no side effects.
+    unsafe { asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    extern "C" {
+        static __kernel_text_start: u8;
+        static __kernel_end: u8;
+    }
+    let lo = (&raw const __kernel_text_start) as u64;
+    let hi = (&raw const __kernel_end) as u64;
+    for slot in out.iter_mut() {
+        // Frames live on kernel stacks (the kernel image's .bss or the heap in the physical map).
+        if rbp < super::mem::PHYS_OFFSET || !rbp.is_multiple_of(8) {
+            break;
+        }
+        // SAFETY: rbp points into a kernel stack (checked to be a kernel address, aligned); each frame
+        // holds the caller's rbp and the return address.
+        let (next, ret) = unsafe {
+            (
+                core::ptr::read(rbp as *const u64),
+                core::ptr::read((rbp + 8) as *const u64),
+            )
+        };
+        if !(lo..hi).contains(&ret) {
+            break;
+        }
+        *slot = ret;
+        if next <= rbp {
+            break;
+        }
+        rbp = next;
+    }
+    out
+}
+
 /// Size of a thread's kernel stack.
 pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
 
