@@ -692,43 +692,6 @@ pub fn sys_ioctl(cx: &mut Ctx, a: &Args) -> SysResult {
     }
 }
 
-/// poll(2): ready descriptors now, else wait for an event or the timeout.
-pub fn sys_poll(cx: &mut Ctx, a: &Args) -> SysResult {
-    let (fds, n, timeout) = (a[0], a[1], a[2] as i32);
-    if n > cx.p.rlimits[g::RLIMIT_NOFILE as usize].cur {
-        return Err(Errno::EINVAL);
-    }
-    let deadline = super::saved_deadline(cx, |cx| {
-        Ok((timeout >= 0).then(|| cx.plat.monotonic_ns() + timeout as u64 * 1_000_000))
-    })?;
-    let mut ready = 0;
-    for i in 0..n {
-        let b = get::<8>(cx, fds + i * 8)?;
-        let fd = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        let events = u32::from(u16::from_le_bytes([b[4], b[5]]));
-        let rev = if fd < 0 {
-            0
-        } else {
-            match cx.p.file(fd as u64) {
-                Err(_) => g::POLLNVAL,
-                Ok(f) => {
-                    let file = f.lock().file.clone();
-                    file.poll(cx.plat) & (events | g::POLLERR | g::POLLHUP)
-                }
-            }
-        };
-        if rev != 0 {
-            ready += 1;
-        }
-        put(cx, fds + i * 8 + 6, &(rev as u16).to_le_bytes())?;
-    }
-    if ready > 0 || deadline.is_some_and(|d| cx.plat.monotonic_ns() >= d) {
-        return Ok(ready);
-    }
-    cx.p.wait = Some(Wait { deadline });
-    Err(Errno::RESTART)
-}
-
 // ---- pipes ----
 
 fn new_open_file(file: Arc<dyn File>, flags: u32, path: String) -> FileRef {

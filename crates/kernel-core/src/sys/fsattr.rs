@@ -390,13 +390,7 @@ fn time_arg(now: Timespec, sec: i64, nsec: i64) -> Result<Option<Timespec>, Errn
 }
 
 /// Set access and modification times of what dirfd/path names (path 0: dirfd itself).
-fn set_times(
-    cx: &mut Ctx,
-    dirfd: u64,
-    path: u64,
-    times: Times,
-    flags: u32,
-) -> SysResult {
+fn set_times(cx: &mut Ctx, dirfd: u64, path: u64, times: Times, flags: u32) -> SysResult {
     let now = cx.p.fs.clock.now();
     let (atime, mtime) = times.unwrap_or((Some(now), Some(now)));
     let f = if path == 0 && dirfd as i32 != AT_FDCWD {
@@ -446,10 +440,7 @@ pub fn sys_utimensat(cx: &mut Ctx, a: &Args) -> SysResult {
 }
 
 /// Two struct timeval (futimesat, utimes): microseconds must be below a million.
-fn timevals(
-    cx: &mut Ctx,
-    addr: u64,
-) -> Result<Times, Errno> {
+fn timevals(cx: &mut Ctx, addr: u64) -> Result<Times, Errno> {
     if addr == 0 {
         return Ok(None);
     }

@@ -337,6 +337,8 @@ pub(crate) fn le64(fields: &[u64]) -> alloc::vec::Vec<u8> {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod fs_tests;
+#[cfg(test)]
 mod thread_tests;
 
 /// The `strace -c` style table of `stats`, sorted by time (then calls), one string per line.

@@ -4,6 +4,8 @@
 //! The fakes are strict: a misuse of the [`PageTable`] contract by `mm` (unaligned address, mapping a page
 //! twice, moving onto present pages, copying across a page or from an absent page) panics, so a test fails.
 
+pub(crate) mod p9server;
+
 use std::collections::{HashMap, VecDeque};
 use std::string::String;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -102,8 +102,9 @@ impl Fs {
                 parent: 0,
                 point: None,
                 root: root.clone(),
-                fstype: String::from("rootfs"),
-                source: String::from("rootfs"),
+                // Not "rootfs": tools like df skip that name, as the hidden rootfs below the root.
+                fstype: String::from("tmpfs"),
+                source: String::from("tmpfs"),
                 target: b"/".to_vec(),
                 flags: MountFlags::default(),
             }],

@@ -687,7 +687,9 @@ impl Inode for TmpInode {
                 let len = (buf.len() as u64).min(size - off) as usize;
                 let off = off as usize;
                 let stored = bytes.len().saturating_sub(off).min(len);
-                buf[..stored].copy_from_slice(&bytes[off..off + stored]);
+                if stored > 0 {
+                    buf[..stored].copy_from_slice(&bytes[off..off + stored]);
+                }
                 buf[stored..len].fill(0);
                 Ok(len)
             }
