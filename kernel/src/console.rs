@@ -52,12 +52,19 @@ pub fn on_interrupt() {
     }
 }
 
-/// Signals sent by the user since the last call (bit n-1 for signal n).
+/// Signals sent by the user since the last call (bit n-1 for signal n). Cheap: input is taken by the
+/// UART interrupt, this only looks at what it found.
 pub fn take_signals() -> u64 {
+    if PENDING_SIGNALS.load(core::sync::atomic::Ordering::Relaxed) == 0 {
+        return 0;
+    }
     let mut c = CONSOLE.lock();
-    poll_input(&mut c);
+    PENDING_SIGNALS.store(0, core::sync::atomic::Ordering::Relaxed);
     core::mem::take(&mut c.signals)
 }
+
+/// Non-zero when `Console::signals` may hold something.
+static PENDING_SIGNALS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Switch to the framed protocol and send the start marker.
 pub fn set_framed() {
@@ -126,6 +133,9 @@ fn poll_input(c: &mut Console) {
     }
     if any {
         INPUT_EVENTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+    if c.signals != 0 {
+        PENDING_SIGNALS.store(1, core::sync::atomic::Ordering::Relaxed);
     }
 }
 

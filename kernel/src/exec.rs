@@ -37,6 +37,8 @@ fn rnd_pages(bits: u32) -> u64 {
 
 /// Boot options that matter to exec.
 struct Options {
+    /// Map no vDSO (for comparing with the syscall path).
+    novdso: bool,
     strace: bool,
     strict: bool,
     summary: bool,
@@ -67,6 +69,7 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         );
     }
     let opts = Options {
+        novdso: cmd.flag("novdso"),
         strace: cmd.flag("strace"),
         strict: cmd.flag("strict"),
         summary: cmd.flag("strace-summary"),
@@ -209,6 +212,39 @@ fn map_segments(mm: &mut AddressSpace, image: &[u8], plan: &LoadPlan, bias: u64,
     }
 }
 
+/// The vDSO image, built from kernel/vdso/vdso.c by build.rs.
+static VDSO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+/// `VDSO_MAGIC` of kernel/vdso/vdso.h.
+const VDSO_MAGIC: u64 = 0x6e75_7473_6865_6c6c;
+
+/// Map the vDSO with its data page just below it (clock factors, read-only); returns its address.
+fn map_vdso(mm: &mut AddressSpace) -> Option<u64> {
+    let len = page_ceil(VDSO.len() as u64)?;
+    let base = mm.find_free(0, len + PAGE_SIZE)?;
+    let (tsc_boot, mult, shift, realtime) = crate::platform::clock_factors();
+    let mut data = Vec::with_capacity(40);
+    for v in [VDSO_MAGIC, tsc_boot, mult, shift, realtime] {
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    mm.map_fixed(
+        base,
+        PAGE_SIZE,
+        PROT_READ,
+        false,
+        AreaKind::Image(String::from("[vvar]")),
+    );
+    mm.map_fixed(
+        base + PAGE_SIZE,
+        len,
+        PROT_READ | PROT_EXEC,
+        false,
+        AreaKind::Image(String::from("[vdso]")),
+    );
+    mm.write_force(base, &data).ok()?;
+    mm.write_force(base + PAGE_SIZE, VDSO).ok()?;
+    Some(base + PAGE_SIZE)
+}
+
 /// An interpreter to load with the program: its path, image and plan.
 type Interp = (String, alloc::borrow::Cow<'static, [u8]>, LoadPlan);
 
@@ -310,6 +346,9 @@ fn load_and_run(
         (ibias, ibias + iplan.entry)
     });
     let mut aux = AuxvValues::for_plan(plan, bias, interp_loaded.map_or(0, |(b, _)| b));
+    if !opts.novdso {
+        aux.sysinfo_ehdr = map_vdso(&mut mm);
+    }
     aux.hwcap = cpu.hwcap;
     aux.minsigstksz = (cpu.fpu_size as u64 + 1024).max(2048);
     let auxv = elf_loader::linux_auxv(&aux);

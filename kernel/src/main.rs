@@ -289,13 +289,14 @@ fn set_regs(f: &mut TrapFrame, r: &signal::UserRegs) {
     f.vector = arch::trap::VECTOR_IRET;
 }
 
+/// The running thread's complete FPU state, for a signal frame or rt_sigreturn.
 fn fpu() -> signal::Fpu<'static> {
+    arch::trap::save_extended();
     signal::Fpu {
         area: arch::trap::fpu_state(platform::fpu_size()),
         xcr0: arch::setup::xcr0(),
     }
 }
-
 /// Queue the signals the user sent through the console (Ctrl-C, kill of nutshell) to the process.
 pub fn user_signals(cx: &mut kernel_core::sys::Ctx) {
     let mut set = console::take_signals();
@@ -325,6 +326,7 @@ fn return_to_user(frame: &mut TrapFrame) {
         cx.p.signals.sigreturn = false;
         let mut regs = regs_of(frame);
         outcome = signal::sigreturn(&mut cx, &mut regs, &mut fpu());
+        arch::trap::restore_extended();
         if outcome == signal::Outcome::Handler {
             set_regs(frame, &regs);
             // rt_sigreturn must not clobber rax (nor rcx/r11) with its own return value.

@@ -46,19 +46,31 @@ pub fn set_tty_mask(mask: u64) {
     TTY_MASK.store(mask, Ordering::Relaxed);
 }
 
+/// ns = (ticks * MULT) >> SHIFT: the same formula the vDSO uses, so both clocks agree exactly.
+const SHIFT: u32 = 32;
+static MULT: AtomicU64 = AtomicU64::new(1 << SHIFT);
+
+/// The factors of the clock, for the vDSO's data page: (TSC at boot, mult, shift, realtime at boot).
+pub fn clock_factors() -> (u64, u64, u64, u64) {
+    (
+        TSC_BOOT.load(Ordering::Relaxed),
+        MULT.load(Ordering::Relaxed),
+        u64::from(SHIFT),
+        BOOT_UNIX_NS.load(Ordering::Relaxed),
+    )
+}
+
 /// Nanoseconds since boot.
 pub fn monotonic_ns() -> u64 {
     let ticks = arch::cpu::rdtsc().wrapping_sub(TSC_BOOT.load(Ordering::Relaxed));
-    let per_us = TSC_PER_US.load(Ordering::Relaxed).max(1);
-    (u128::from(ticks) * 1000 / u128::from(per_us)) as u64
+    ((u128::from(ticks) * u128::from(MULT.load(Ordering::Relaxed))) >> SHIFT) as u64
 }
 
-/// The TSC value at monotonic time `ns`.
+/// The TSC value at monotonic time `ns` (rounded up, so that a wait until it never ends early).
 fn tsc_at(ns: u64) -> u64 {
-    let per_us = TSC_PER_US.load(Ordering::Relaxed).max(1);
-    TSC_BOOT
-        .load(Ordering::Relaxed)
-        .wrapping_add((u128::from(ns) * u128::from(per_us) / 1000) as u64)
+    let mult = u128::from(MULT.load(Ordering::Relaxed).max(1));
+    let ticks = ((u128::from(ns) << SHIFT) + mult - 1) / mult;
+    TSC_BOOT.load(Ordering::Relaxed).wrapping_add(ticks as u64)
 }
 
 /// Idle until the monotonic clock reaches `deadline` (halting between timer interrupts).

@@ -122,7 +122,10 @@ fn runnable(t: &Thread, now: u64, events: u64) -> bool {
 
 /// The event count waiting threads compare: the process's events plus console input arrivals.
 pub fn events() -> u64 {
-    crate::PROCESS.lock().as_ref().map_or(0, |p| p.threads.events)
+    crate::PROCESS
+        .lock()
+        .as_ref()
+        .map_or(0, |p| p.threads.events)
         + crate::console::INPUT_EVENTS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
@@ -202,7 +205,10 @@ fn schedule() {
             drop(s);
             let step = nearest.map_or(1_000_000, |d| d.saturating_sub(now).min(1_000_000));
             crate::platform::idle_for(step.max(1));
-            RUN_START.store(crate::platform::monotonic_ns(), core::sync::atomic::Ordering::Relaxed);
+            RUN_START.store(
+                crate::platform::monotonic_ns(),
+                core::sync::atomic::Ordering::Relaxed,
+            );
             continue;
         };
         let several = s
@@ -233,7 +239,10 @@ fn schedule() {
         if s.threads[cur].status == Status::Running {
             s.threads[cur].status = Status::Ready;
         }
+        // The AVX (and up) state lives in the registers while a thread runs: switch it too.
+        arch::trap::save_extended();
         arch::trap::set_current(s.threads[next].stack_top, s.threads[next].fpu_area);
+        arch::trap::restore_extended();
         s.current = next;
         let save: *mut u64 = &mut s.threads[cur].saved_rsp;
         let load = s.threads[next].saved_rsp;
@@ -263,7 +272,13 @@ fn reap(s: &mut Sched) {
 /// earlier for the time slice when several threads run.
 pub fn arm_timer_at(deadline: u64) {
     let now = crate::platform::monotonic_ns();
-    let several = SCHED.lock().threads.iter().filter(|t| t.status != Status::Dead).count() > 1;
+    let several = SCHED
+        .lock()
+        .threads
+        .iter()
+        .filter(|t| t.status != Status::Dead)
+        .count()
+        > 1;
     let mut ns = deadline.saturating_sub(now).max(1000);
     if several {
         ns = ns.min(SLICE_NS);

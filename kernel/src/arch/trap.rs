@@ -229,6 +229,35 @@ pub fn backtrace() -> [u64; 16] {
     out
 }
 
+/// Save the state components beyond x87/SSE (AVX and up) of the running thread into its FPU area, so
+/// that the area holds its complete state (before a thread switch or a signal frame).
+pub fn save_extended() {
+    let mask = super::setup::xcr0() & !3;
+    if mask == 0 {
+        return;
+    }
+    let (_, area) = current();
+    // SAFETY: XSAVE is enabled (xcr0 != 0); the area is the running thread's 64-byte aligned XSAVE area of
+    // the size CPUID reported; only the components in `mask` are written.
+    unsafe {
+        asm!("xsave64 [{}]", in(reg) area, in("eax") mask as u32, in("edx") (mask >> 32) as u32, options(nostack));
+    }
+}
+
+/// Load the components beyond x87/SSE from the running thread's FPU area into the registers.
+pub fn restore_extended() {
+    let mask = super::setup::xcr0() & !3;
+    if mask == 0 {
+        return;
+    }
+    let (_, area) = current();
+    // SAFETY: as for `save_extended`; the area's XSAVE header is valid (zeroed at allocation, then only
+    // written by xsave or sanitized by rt_sigreturn).
+    unsafe {
+        asm!("xrstor64 [{}]", in(reg) area, in("eax") mask as u32, in("edx") (mask >> 32) as u32, options(nostack));
+    }
+}
+
 /// Size of a thread's kernel stack.
 pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
 
@@ -349,13 +378,15 @@ global_asm!(
     pop rax
 .endm
 
-/* Save the program's FPU state (rax, rdx, rdi are already saved in the frame). */
+/* Save the program's x87/SSE state (rax, rdx, rdi are already saved in the frame). The kernel never
+   executes VEX instructions, so the upper AVX state stays in the registers; it is saved only when the
+   thread is switched out or a signal frame needs it (save_extended). */
 .macro SAVE_FPU
     mov rdi, gs:[PC_FPU]
     cmp qword ptr gs:[PC_XSAVE], 0
     je 91f
-    mov eax, -1
-    mov edx, -1
+    mov eax, 3
+    xor edx, edx
     xsave64 [rdi]
     jmp 92f
 91:
@@ -367,8 +398,8 @@ global_asm!(
     mov rdi, gs:[PC_FPU]
     cmp qword ptr gs:[PC_XSAVE], 0
     je 93f
-    mov eax, -1
-    mov edx, -1
+    mov eax, 3
+    xor edx, edx
     xrstor64 [rdi]
     jmp 94f
 93:
