@@ -69,7 +69,7 @@ pub fn monotonic_ns() -> u64 {
 /// The TSC value at monotonic time `ns` (rounded up, so that a wait until it never ends early).
 fn tsc_at(ns: u64) -> u64 {
     let mult = u128::from(MULT.load(Ordering::Relaxed).max(1));
-    let ticks = ((u128::from(ns) << SHIFT) + mult - 1) / mult;
+    let ticks = (u128::from(ns) << SHIFT).div_ceil(mult);
     TSC_BOOT.load(Ordering::Relaxed).wrapping_add(ticks as u64)
 }
 
