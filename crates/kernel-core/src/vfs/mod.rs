@@ -362,11 +362,6 @@ pub fn same_inode(a: &InodeRef, b: &InodeRef) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
-/// The name part of Linux's st_blocks for `size` bytes stored in whole pages (tmpfs).
-pub fn blocks_of(size: u64) -> u64 {
-    size.div_ceil(4096) * 8
-}
-
 impl Fs {
     /// Mount what programs expect around the root filesystem: `/dev` (devices, fd links, `shm`), `/proc`,
     /// `/sys` (the CPU lists), `/tmp`, `/root`, and the files of `/etc` that a system has (passwd, group,

@@ -648,22 +648,37 @@ fn vm_size(p: &Process) -> u64 {
 
 /// One line of /proc/PID/maps per area, as show_map_vma: the name starts at column 73.
 pub fn maps(s: &mut String, p: &Process) {
-    let exe =
-        p.fs.resolve(&Env::none(), &p.fs.root, p.exe.as_bytes(), true)
-            .ok()
-            .and_then(|e| e.inode.stat().ok());
-    let image_start =
-        p.mm.vmas()
-            .find(|v| matches!(v.kind, AreaKind::Image(_)))
-            .map_or(0, |v| v.start);
+    // An ELF image (the program, the interpreter) as exec loaded it: offsets from its first area, the
+    // file's device and inode from the tree.
+    let image_of = |path: &str| -> (u64, u64, u64) {
+        let start =
+            p.mm.vmas()
+                .find(|v| matches!(&v.kind, AreaKind::Image(q) if q == path))
+                .map_or(0, |v| v.start);
+        let (dev, ino) =
+            p.fs.resolve(&Env::none(), &p.fs.root, path.as_bytes(), true)
+                .ok()
+                .and_then(|e| e.inode.stat().ok())
+                .map_or((0, 0), |st| (st.dev, st.ino));
+        (start, dev, ino)
+    };
+    let mut images: Vec<(String, (u64, u64, u64))> = Vec::new();
     for v in p.mm.vmas() {
         let (off, dev, ino, name): (u64, u64, u64, Option<String>) = match &v.kind {
             AreaKind::Anon => (0, 0, 0, None),
             AreaKind::Heap => (0, 0, 0, Some(String::from("[heap]"))),
             AreaKind::Stack => (0, 0, 0, Some(String::from("[stack]"))),
             AreaKind::Image(path) => {
-                let (dev, ino) = exe.as_ref().map_or((0, 0), |st| (st.dev, st.ino));
-                (v.start - image_start, dev, ino, Some(path.clone()))
+                let known = images.iter().find(|(q, _)| q == path).map(|(_, i)| *i);
+                let (start, dev, ino) = match known {
+                    Some(i) => i,
+                    None => {
+                        let i = image_of(path);
+                        images.push((path.clone(), i));
+                        i
+                    }
+                };
+                (v.start - start, dev, ino, Some(path.clone()))
             }
             AreaKind::File(f) => (f.offset, f.inode.dev(), f.inode.ino(), Some(f.path.clone())),
         };

@@ -7,6 +7,7 @@
 //! stores nothing past its data: reads there give zeros (a hole, as SEEK_HOLE reports).
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -15,8 +16,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 use super::{
-    anon_dev, blocks_of, Clock, DirEntry, Env, FileType, Inode, InodeRef, NewNode, SetAttr, Stat,
-    StatFs, Timespec, NAME_MAX, PATH_MAX,
+    anon_dev, Clock, DirEntry, Env, FileType, Inode, InodeRef, NewNode, SetAttr, Stat, StatFs,
+    Timespec, NAME_MAX, PATH_MAX,
 };
 use crate::errno::Errno;
 
@@ -51,12 +52,167 @@ struct DirData {
     parent: Weak<TmpInode>,
 }
 
+/// One page of a file.
+enum Page {
+    /// Never written: zeros.
+    Hole,
+    /// Still the initrd's bytes (shorter than a page only at the end of the data).
+    Static(&'static [u8]),
+    Owned(Box<[u8]>),
+}
+
+/// A regular file's data: pages, each copied from the initrd or allocated when first written.
+struct FileData {
+    pages: Vec<Page>,
+    size: u64,
+    /// The whole initrd data the file was made from, while no byte of it changed (exec borrows it).
+    origin: Option<&'static [u8]>,
+}
+
+impl FileData {
+    fn new(data: Cow<'static, [u8]>) -> Result<FileData, Errno> {
+        let size = data.len() as u64;
+        Ok(match data {
+            Cow::Borrowed(b) => FileData {
+                pages: b.chunks(PAGE).map(Page::Static).collect(),
+                size,
+                origin: Some(b),
+            },
+            Cow::Owned(v) => {
+                let mut pages = Vec::new();
+                for c in v.chunks(PAGE) {
+                    let mut p = zeroed_page()?;
+                    p[..c.len()].copy_from_slice(c);
+                    pages.push(Page::Owned(p));
+                }
+                FileData {
+                    pages,
+                    size,
+                    origin: None,
+                }
+            }
+        })
+    }
+
+    fn read(&self, off: u64, buf: &mut [u8]) -> usize {
+        if off >= self.size {
+            return 0;
+        }
+        let len = (buf.len() as u64).min(self.size - off) as usize;
+        let mut done = 0;
+        while done < len {
+            let at = off as usize + done;
+            let (i, in_page) = (at / PAGE, at % PAGE);
+            let n = (PAGE - in_page).min(len - done);
+            let dst = &mut buf[done..done + n];
+            match self.pages.get(i) {
+                Some(Page::Static(s)) => {
+                    let have = s.len().saturating_sub(in_page).min(n);
+                    dst[..have].copy_from_slice(&s[in_page..in_page + have]);
+                    dst[have..].fill(0);
+                }
+                Some(Page::Owned(p)) => dst.copy_from_slice(&p[in_page..in_page + n]),
+                Some(Page::Hole) | None => dst.fill(0),
+            }
+            done += n;
+        }
+        len
+    }
+
+    fn write(&mut self, off: u64, data: &[u8]) -> Result<(), Errno> {
+        let end = off as usize + data.len();
+        let npages = end.div_ceil(PAGE);
+        if self.pages.len() < npages {
+            self.pages
+                .try_reserve(npages - self.pages.len())
+                .map_err(|_| Errno::ENOSPC)?;
+            self.pages.resize_with(npages, || Page::Hole);
+        }
+        self.origin = None;
+        let mut done = 0;
+        while done < data.len() {
+            let at = off as usize + done;
+            let (i, in_page) = (at / PAGE, at % PAGE);
+            let n = (PAGE - in_page).min(data.len() - done);
+            let page = &mut self.pages[i];
+            let owned = match page {
+                Page::Owned(p) => p,
+                _ => {
+                    let p = if n == PAGE {
+                        // A whole page: no need to zero it first.
+                        let mut v: Vec<u8> = Vec::new();
+                        v.try_reserve_exact(PAGE).map_err(|_| Errno::ENOSPC)?;
+                        v.extend_from_slice(&data[done..done + n]);
+                        v.into_boxed_slice()
+                    } else {
+                        let mut p = zeroed_page()?;
+                        if let Page::Static(s) = page {
+                            p[..s.len()].copy_from_slice(s);
+                        }
+                        p
+                    };
+                    *page = Page::Owned(p);
+                    match page {
+                        Page::Owned(p) => p,
+                        _ => return Err(Errno::EIO),
+                    }
+                }
+            };
+            owned[in_page..in_page + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+        }
+        self.size = self.size.max(end as u64);
+        Ok(())
+    }
+
+    fn truncate(&mut self, size: u64) {
+        if size < self.size {
+            self.origin = None;
+            let keep = (size as usize).div_ceil(PAGE);
+            self.pages.truncate(keep);
+            self.pages.shrink_to(keep);
+            let tail = size as usize % PAGE;
+            if tail != 0 {
+                if let Some(last) = self.pages.last_mut() {
+                    match last {
+                        Page::Static(s) => *s = &s[..tail.min(s.len())],
+                        Page::Owned(p) => p[tail..].fill(0),
+                        Page::Hole => {}
+                    }
+                }
+            }
+        }
+        self.size = size;
+    }
+
+    /// Pages holding data (for st_blocks).
+    fn stored_pages(&self) -> u64 {
+        self.pages
+            .iter()
+            .filter(|p| !matches!(p, Page::Hole))
+            .count() as u64
+    }
+
+    /// Where the data ends: the end of the last stored page (a hole follows), or the size.
+    fn data_end(&self) -> u64 {
+        let last = self.pages.iter().rposition(|p| !matches!(p, Page::Hole));
+        last.map_or(0, |i| ((i + 1) * PAGE) as u64).min(self.size)
+    }
+}
+
+const PAGE: usize = 4096;
+
+/// A zero-filled page, or ENOSPC when memory runs out.
+fn zeroed_page() -> Result<Box<[u8]>, Errno> {
+    let mut v: Vec<u8> = Vec::new();
+    v.try_reserve_exact(PAGE).map_err(|_| Errno::ENOSPC)?;
+    v.resize(PAGE, 0);
+    Ok(v.into_boxed_slice())
+}
+
 enum Data {
     Dir(DirData),
-    File {
-        bytes: Cow<'static, [u8]>,
-        size: u64,
-    },
+    File(FileData),
     Symlink(Vec<u8>),
     Special(u64),
 }
@@ -130,10 +286,11 @@ impl TmpInode {
         let (ty, data) = match kind {
             NewNode::File => (
                 FileType::Regular,
-                Data::File {
-                    bytes: Cow::Borrowed(&[]),
+                Data::File(FileData {
+                    pages: Vec::new(),
                     size: 0,
-                },
+                    origin: None,
+                }),
             ),
             NewNode::Dir => (FileType::Dir, Data::new_dir(self.me.clone())),
             NewNode::Symlink(t) => {
@@ -152,7 +309,7 @@ impl TmpInode {
     pub fn file_data(&self) -> Option<Cow<'static, [u8]>> {
         let n = self.node.lock();
         match &n.data {
-            Data::File { bytes, size } if *size == bytes.len() as u64 => Some(bytes.clone()),
+            Data::File(f) => f.origin.map(Cow::Borrowed),
             _ => None,
         }
     }
@@ -246,9 +403,8 @@ impl TmpInode {
             Some(FileType::Symlink) => dir.new_inode(NewNode::Symlink(&data), 0o777)?,
             Some(FileType::Regular) => {
                 let f = dir.new_inode(NewNode::File, mode)?;
-                if let Data::File { bytes, size } = &mut f.node.lock().data {
-                    *size = data.len() as u64;
-                    *bytes = data;
+                if let Data::File(d) = &mut f.node.lock().data {
+                    *d = FileData::new(data)?;
                 }
                 f
             }
@@ -312,7 +468,7 @@ impl Inode for TmpInode {
                 0,
                 0,
             ),
-            Data::File { bytes, size } => (*size, blocks_of(bytes.len() as u64), 0),
+            Data::File(f) => (f.size, f.stored_pages() * 8, 0),
             Data::Symlink(t) => (t.len() as u64, 0, 0),
             Data::Special(rdev) => (0, 0, *rdev),
         };
@@ -339,20 +495,11 @@ impl Inode for TmpInode {
         let mut n = self.node.lock();
         if let Some(size) = a.size {
             match &mut n.data {
-                Data::File { bytes, size: cur } => {
+                Data::File(f) => {
                     if size > MAX_FILE_SIZE {
                         return Err(Errno::EFBIG);
                     }
-                    if (size as usize) < bytes.len() {
-                        match bytes {
-                            Cow::Borrowed(b) => *bytes = Cow::Borrowed(&b[..size as usize]),
-                            Cow::Owned(v) => {
-                                v.truncate(size as usize);
-                                v.shrink_to(size as usize);
-                            }
-                        }
-                    }
-                    *cur = size;
+                    f.truncate(size);
                 }
                 Data::Dir(_) => return Err(Errno::EISDIR),
                 _ => return Err(Errno::EINVAL),
@@ -678,21 +825,8 @@ impl Inode for TmpInode {
     }
 
     fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let n = self.node.lock();
-        match &n.data {
-            Data::File { bytes, size } => {
-                if off >= *size {
-                    return Ok(0);
-                }
-                let len = (buf.len() as u64).min(size - off) as usize;
-                let off = off as usize;
-                let stored = bytes.len().saturating_sub(off).min(len);
-                if stored > 0 {
-                    buf[..stored].copy_from_slice(&bytes[off..off + stored]);
-                }
-                buf[stored..len].fill(0);
-                Ok(len)
-            }
+        match &self.node.lock().data {
+            Data::File(f) => Ok(f.read(off, buf)),
             Data::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -701,22 +835,15 @@ impl Inode for TmpInode {
     fn write_at(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
         let now = self.now();
         let mut n = self.node.lock();
-        let Data::File { bytes, size } = &mut n.data else {
+        let Data::File(f) = &mut n.data else {
             return Err(self.is_dir_or(Errno::EINVAL));
         };
         let end = off.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
-        if end > MAX_FILE_SIZE {
+        if end > MAX_FILE_SIZE || usize::try_from(end).is_err() {
             return Err(Errno::EFBIG);
         }
         if !data.is_empty() {
-            let end = usize::try_from(end).map_err(|_| Errno::EFBIG)?;
-            let v = bytes.to_mut();
-            if v.len() < end {
-                v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
-                v.resize(end, 0);
-            }
-            v[off as usize..end].copy_from_slice(data);
-            *size = (*size).max(end as u64);
+            f.write(off, data)?;
         }
         n.mtime = now;
         n.ctime = now;
@@ -725,7 +852,7 @@ impl Inode for TmpInode {
 
     fn data_end(&self) -> Result<u64, Errno> {
         match &self.node.lock().data {
-            Data::File { bytes, size } => Ok((bytes.len() as u64).min(*size)),
+            Data::File(f) => Ok(f.data_end()),
             _ => Ok(0),
         }
     }
