@@ -162,6 +162,7 @@ fn syscall(frame: &mut TrapFrame) {
         let p = guard
             .as_mut()
             .expect("the process exists while it makes syscalls");
+        p.user_rsp = frame.rsp;
         let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
         frame.rax = kernel_core::sys::dispatch(&mut cx, nr, args);
         if let Some(req) = p.threads.spawn.take() {

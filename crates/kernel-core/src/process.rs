@@ -105,6 +105,8 @@ pub struct Process {
     pub threads: crate::sys::thread::Threads,
     /// Pending signals, timers, and a pending rt_sigreturn.
     pub signals: crate::sys::signal::Signals,
+    /// The running thread's stack pointer when it made the current syscall (set by the kernel).
+    pub user_rsp: u64,
 }
 
 impl Process {
@@ -156,6 +158,7 @@ impl Process {
             wait: None,
             threads: Default::default(),
             signals: Default::default(),
+            user_rsp: 0,
         }
     }
 

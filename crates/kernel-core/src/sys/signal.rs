@@ -61,6 +61,9 @@ fn bit(sig: u8) -> u64 {
     1u64 << (sig - 1)
 }
 
+/// Most queued instances of one real-time signal (Linux's limit is RLIMIT_SIGPENDING, per user).
+const RT_QUEUE_MAX: usize = 4096;
+
 /// SIGKILL and SIGSTOP can be neither blocked nor caught.
 const UNBLOCKABLE: u64 = (1 << 8) | (1 << 18);
 
@@ -148,7 +151,8 @@ pub struct Signals {
     pub process_pending: u64,
     /// Signals sent to one thread.
     pub thread_pending: BTreeMap<u32, u64>,
-    info: BTreeMap<(u32, u8), SigInfo>,
+    /// Information of pending signals: one for a standard signal, a queue for a real-time one (32..64).
+    info: BTreeMap<(u32, u8), alloc::collections::VecDeque<SigInfo>>,
     /// The mask to restore after a signal interrupted rt_sigsuspend (per thread).
     saved_mask: BTreeMap<u32, u64>,
     /// rt_sigreturn was called: the kernel restores the frame.
@@ -165,33 +169,42 @@ impl Signals {
         self.process_pending | self.thread_pending.get(&tid).copied().unwrap_or(0)
     }
 
-    /// Queue `sig` for the process (tid 0) or one thread.
+    /// Queue `sig` for the process (tid 0) or one thread. A standard signal already pending is not
+    /// queued twice; real-time signals queue every instance with its info (as Linux, up to a limit).
     pub fn send(&mut self, tid: u32, info: SigInfo) {
         let b = bit(info.signo);
-        if tid == 0 {
-            if self.process_pending & b == 0 {
-                self.info.insert((0, info.signo), info);
+        let pending = if tid == 0 { &mut self.process_pending } else { self.thread_pending.entry(tid).or_insert(0) };
+        let already = *pending & b != 0;
+        *pending |= b;
+        let q = self.info.entry((tid, info.signo)).or_default();
+        if info.signo >= 32 {
+            if q.len() < RT_QUEUE_MAX {
+                q.push_back(info);
             }
-            self.process_pending |= b;
-        } else {
-            let p = self.thread_pending.entry(tid).or_insert(0);
-            if *p & b == 0 {
-                self.info.insert((tid, info.signo), info);
-            }
-            *p |= b;
+        } else if !already {
+            q.clear();
+            q.push_back(info);
         }
     }
 
-    /// Take pending `sig` for thread `tid` (thread-directed first).
+    /// Take pending `sig` for thread `tid` (thread-directed first): the oldest instance of a real-time
+    /// signal; the pending bit clears when none is left.
     fn take(&mut self, tid: u32, sig: u8) -> SigInfo {
         let b = bit(sig);
         let from = if self.thread_pending.get(&tid).is_some_and(|p| p & b != 0) { tid } else { 0 };
-        if from == 0 {
-            self.process_pending &= !b;
-        } else if let Some(p) = self.thread_pending.get_mut(&tid) {
-            *p &= !b;
+        let (info, left) = match self.info.get_mut(&(from, sig)) {
+            Some(q) => (q.pop_front(), !q.is_empty()),
+            None => (None, false),
+        };
+        if !left {
+            self.info.remove(&(from, sig));
+            if from == 0 {
+                self.process_pending &= !b;
+            } else if let Some(p) = self.thread_pending.get_mut(&tid) {
+                *p &= !b;
+            }
         }
-        self.info.remove(&(from, sig)).unwrap_or(SigInfo { signo: sig, code: SI_USER, ..SigInfo::default() })
+        info.unwrap_or(SigInfo { signo: sig, code: SI_USER, ..SigInfo::default() })
     }
 
     /// Forget a thread that ended.
@@ -560,11 +573,15 @@ pub fn sys_rt_sigprocmask(cx: &mut Ctx, a: &Args) -> SysResult {
     Ok(0)
 }
 
-/// sigaltstack(2).
+/// sigaltstack(2). Uses the program's stack pointer at the syscall (`Process::user_rsp`) to tell
+/// whether it runs on the alternate stack (SS_ONSTACK; changing it then is EPERM).
 pub fn sys_sigaltstack(cx: &mut Ctx, a: &Args) -> SysResult {
     let old = cx.p.altstack;
-    // The rsp the program had is not known here; the kernel reports SS_ONSTACK through the frame.
+    let onstack = on_altstack(cx, cx.p.user_rsp);
     if a[0] != 0 {
+        if onstack {
+            return Err(Errno::EPERM);
+        }
         let b = get::<24>(cx, a[0])?;
         let sp = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
         let flags = u32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
@@ -580,8 +597,9 @@ pub fn sys_sigaltstack(cx: &mut Ctx, a: &Args) -> SysResult {
     }
     if a[1] != 0 {
         let mut b = [0u8; 24];
+        let flags = if onstack { g::SS_ONSTACK | (old.1 & g::SS_AUTODISARM) } else { old.1 };
         b[..8].copy_from_slice(&old.0.to_le_bytes());
-        b[8..12].copy_from_slice(&old.1.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
         b[16..24].copy_from_slice(&old.2.to_le_bytes());
         put(cx, a[1], &b)?;
     }
