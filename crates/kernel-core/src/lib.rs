@@ -11,6 +11,7 @@ pub mod cmdline;
 pub mod cpio;
 pub mod errno;
 pub mod mm;
+pub mod net;
 pub mod platform;
 pub mod process;
 pub mod strace;
