@@ -206,6 +206,11 @@ pub fn mount_all(fs: &mut Fs, cmd: &Cmdline) {
             }
         }
     }
+    if let Some((rows, cols)) = cmd.value("winsize").and_then(|w| w.split_once('x')) {
+        if let (Ok(r), Ok(c)) = (rows.parse::<u16>(), cols.parse::<u16>()) {
+            kernel_core::vfs::file::set_winsize(r, c);
+        }
+    }
     if let Some(dir) = cmd.value("workdir") {
         if let Err(e) = fs.mkdir_p(dir.as_bytes(), 0o755) {
             fail(

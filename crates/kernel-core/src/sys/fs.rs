@@ -291,17 +291,7 @@ fn write_segs(cx: &mut Ctx, fd: u64, segs: &[(u64, u64)], at: Option<u64>) -> Sy
     }
     let positional = d.file.positional();
     if !positional {
-        // Streams (pipes, the console): one write of everything, so that small writes stay atomic.
-        let data = gather(cx, segs, total_len.min(1 << 20))?;
-        return match d.file.write(cx.plat, 0, &data) {
-            Ok(n) => {
-                wake(cx);
-                Ok(n as u64)
-            }
-            Err(Errno::EAGAIN) => Err(would_block(cx, d.flags)),
-            Err(Errno::EPIPE) => Err(broken_pipe(cx)),
-            Err(e) => Err(e),
-        };
+        return write_stream(cx, fd, &d, segs, total_len);
     }
     let append = d.flags & g::O_APPEND != 0;
     let mut pos = match at {
@@ -343,6 +333,45 @@ fn write_segs(cx: &mut Ctx, fd: u64, segs: &[(u64, u64)], at: Option<u64>) -> Sy
         d.set_pos(pos);
     }
     refresh_mapped(cx, &d.file, start, done);
+    Ok(done)
+}
+
+/// Write to a stream (pipe, console): small writes are atomic; a blocking write returns only when all
+/// is written (as Linux's pipe_write), waiting as often as the reader makes it.
+fn write_stream(cx: &mut Ctx, fd: u64, d: &Desc, segs: &[(u64, u64)], total: u64) -> SysResult {
+    let tid = cx.p.tid;
+    let key = (fd, segs.first().map_or(0, |s| s.0));
+    let pipe = d.file.as_any().downcast_ref::<PipeEnd>();
+    // Only a run again of the same call goes on where it stopped; a new call starts afresh.
+    let resumed = pipe.map_or(0, |p| p.take_partial(tid, key));
+    let mut done = if cx.p.wait.is_some() { resumed } else { 0 };
+    let data = gather(cx, segs, total.min(1 << 20))?;
+    while (done as usize) < data.len() {
+        match d.file.write(cx.plat, 0, &data[done as usize..]) {
+            Ok(n) => {
+                done += n as u64;
+                wake(cx);
+            }
+            Err(Errno::EAGAIN) if d.flags & g::O_NONBLOCK != 0 => {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
+            }
+            Err(Errno::EAGAIN) => match pipe {
+                Some(p) => {
+                    p.save_partial(tid, key, done);
+                    return Err(would_block(cx, d.flags));
+                }
+                None if done > 0 => return Ok(done),
+                None => return Err(would_block(cx, d.flags)),
+            },
+            Err(_) if done > 0 => return Ok(done),
+            Err(Errno::EPIPE) => return Err(broken_pipe(cx)),
+            Err(e) => return Err(e),
+        }
+    }
     Ok(done)
 }
 

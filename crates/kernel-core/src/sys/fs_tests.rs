@@ -521,11 +521,39 @@ fn pipes_wait_block_and_break() {
     assert_eq!(t.call(__NR_fcntl, &[w, u64::from(F_GETPIPE_SZ)]), 65536);
     assert_eq!(t.call(__NR_lseek, &[r, 0, 0]), neg(Errno::ESPIPE));
     assert_eq!(t.call(__NR_pread64, &[r, OUT, 1, 0]), neg(Errno::ESPIPE));
-    // Full: a big write takes what fits, a small one waits for room as a whole.
-    let big = vec![7u8; 70000];
-    t.poke(SCRATCH + 0x5000, &big[..40000]);
+    // Full: a blocking write waits until all is written, a small one until it fits whole.
+    let big: Vec<u8> = (0..40000u32).map(|i| (i % 251) as u8).collect();
+    t.poke(SCRATCH + 0x5000, &big);
     assert_eq!(t.call(__NR_write, &[w, SCRATCH + 0x5000, 40000]), 40000);
-    assert_eq!(t.call(__NR_write, &[w, SCRATCH + 0x5000, 30000]), 25536);
+    t.call(__NR_fcntl, &[r, u64::from(F_SETFL), 0]);
+    assert_eq!(
+        t.call(__NR_write, &[w, SCRATCH + 0x5000, 30000]),
+        neg(Errno::RESTART)
+    );
+    // Another thread reads (the waiting thread keeps its wait state meanwhile).
+    let waiting = t.p.wait.take();
+    assert_eq!(
+        t.call(__NR_read, &[r, OUT, 0x3000]),
+        0x3000,
+        "the reader makes room"
+    );
+    t.p.wait = waiting;
+    assert_eq!(
+        t.call(__NR_write, &[w, SCRATCH + 0x5000, 30000]),
+        30000,
+        "the same call, run again, finishes"
+    );
+    t.call(__NR_fcntl, &[w, u64::from(F_SETFL), u64::from(O_NONBLOCK)]);
+    assert_eq!(
+        t.call(__NR_write, &[w, SCRATCH + 0x5000, 30000]),
+        7824,
+        "O_NONBLOCK: what fits"
+    );
+    assert_eq!(
+        t.call(__NR_write, &[w, SCRATCH + 0x5000, 10]),
+        neg(Errno::EAGAIN)
+    );
+    t.call(__NR_fcntl, &[w, u64::from(F_SETFL), 0]);
     assert_eq!(
         t.call(__NR_write, &[w, SCRATCH + 0x5000, 10]),
         neg(Errno::RESTART)
@@ -534,6 +562,7 @@ fn pipes_wait_block_and_break() {
     // Writers gone: what is left, then end of file.
     assert_eq!(t.call(__NR_close, &[w]), 0);
     assert_eq!(t.call(__NR_read, &[r, OUT, 0x3000]), 0x3000);
+    assert_eq!(t.peek(OUT, 0x3000), big[0x3000..0x6000], "bytes in order");
     let mut left = 65536 - 0x3000;
     while left > 0 {
         let n = t.call(__NR_read, &[r, OUT, 0x3000]);

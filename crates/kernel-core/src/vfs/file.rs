@@ -249,6 +249,23 @@ impl ConsoleFile {
     }
 }
 
+/// The terminal's size: rows in the high half, columns in the low half (24x80 until told otherwise).
+static WINSIZE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new((24 << 16) | 80);
+
+/// Set the size TIOCGWINSZ reports (the host terminal's, from the `winsize=` kernel option).
+pub fn set_winsize(rows: u16, cols: u16) {
+    WINSIZE.store(
+        (u32::from(rows) << 16) | u32::from(cols),
+        core::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// The terminal's size: (rows, columns).
+pub fn winsize() -> (u16, u16) {
+    let v = WINSIZE.load(core::sync::atomic::Ordering::Relaxed);
+    ((v >> 16) as u16, v as u16)
+}
+
 /// Terminal devices (/dev/pts/0 as Linux shows a terminal on the host).
 const PTS_RDEV: u64 = makedev(136, 0);
 
@@ -331,14 +348,19 @@ impl File for ConsoleFile {
                 Ok(0)
             }
             io::TIOCGWINSZ => {
+                let (rows, cols) = winsize();
                 let mut w = [0u8; 8];
-                w[0..2].copy_from_slice(&24u16.to_le_bytes());
-                w[2..4].copy_from_slice(&80u16.to_le_bytes());
+                w[0..2].copy_from_slice(&rows.to_le_bytes());
+                w[2..4].copy_from_slice(&cols.to_le_bytes());
                 crate::sys::put(cx, arg, &w)?;
                 Ok(0)
             }
             io::TIOCSWINSZ => {
-                crate::sys::get::<8>(cx, arg)?;
+                let w = crate::sys::get::<8>(cx, arg)?;
+                set_winsize(
+                    u16::from_le_bytes([w[0], w[1]]),
+                    u16::from_le_bytes([w[2], w[3]]),
+                );
                 Ok(0)
             }
             io::TIOCGPGRP | io::TIOCGSID => {

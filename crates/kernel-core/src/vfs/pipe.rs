@@ -30,6 +30,8 @@ struct PipeState {
 /// What both ends share.
 pub struct Pipe {
     state: Mutex<PipeState>,
+    /// Blocking writes that wait for room: (thread, call key, bytes written so far).
+    partial: Mutex<alloc::vec::Vec<(u32, (u64, u64), u64)>>,
     ino: u64,
     time: Timespec,
 }
@@ -51,6 +53,7 @@ pub fn pipe(now: Timespec) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
             readers: 1,
             writers: 1,
         }),
+        partial: Mutex::new(alloc::vec::Vec::new()),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         time: now,
     });
@@ -81,6 +84,22 @@ impl Drop for PipeEnd {
 }
 
 impl PipeEnd {
+    /// A blocking write of thread `tid` that must wait: remember how far it got (`key` tells the call).
+    pub fn save_partial(&self, tid: u32, key: (u64, u64), done: u64) {
+        let mut p = self.pipe.partial.lock();
+        p.retain(|e| e.0 != tid);
+        p.push((tid, key, done));
+    }
+    /// What a waiting write of `tid` wrote before (0 for a new call).
+    pub fn take_partial(&self, tid: u32, key: (u64, u64)) -> u64 {
+        let mut p = self.pipe.partial.lock();
+        let i = p.iter().position(|e| e.0 == tid);
+        match i.map(|i| p.swap_remove(i)) {
+            Some((_, k, done)) if k == key => done,
+            _ => 0,
+        }
+    }
+
     /// Bytes waiting in the pipe.
     pub fn available(&self) -> usize {
         self.pipe.state.lock().buf.len()
