@@ -27,11 +27,14 @@ struct PipeState {
     writers: usize,
 }
 
+/// A blocking write waiting for room: (thread, call key, bytes written so far).
+type PartialWrite = (u32, (u64, u64), u64);
+
 /// What both ends share.
 pub struct Pipe {
     state: Mutex<PipeState>,
-    /// Blocking writes that wait for room: (thread, call key, bytes written so far).
-    partial: Mutex<alloc::vec::Vec<(u32, (u64, u64), u64)>>,
+    /// Blocking writes that wait for room.
+    partial: Mutex<alloc::vec::Vec<PartialWrite>>,
     ino: u64,
     time: Timespec,
 }
