@@ -774,6 +774,15 @@ pub fn sys_pipe2(cx: &mut Ctx, a: &Args) -> SysResult {
 
 /// getdents64(fd, dirp, count): struct linux_dirent64 records (d_ino, d_off, d_reclen, d_type, name).
 pub fn sys_getdents64(cx: &mut Ctx, a: &Args) -> SysResult {
+    getdents(cx, a, true)
+}
+
+/// getdents(fd, dirp, count): the old struct linux_dirent (d_ino, d_off, d_reclen, name, d_type last).
+pub fn sys_getdents(cx: &mut Ctx, a: &Args) -> SysResult {
+    getdents(cx, a, false)
+}
+
+fn getdents(cx: &mut Ctx, a: &Args, v64: bool) -> SysResult {
     let d = desc_io(cx, a[0])?;
     let count = (a[2] as u32).min(MAX_RW as u32) as usize;
     let is_dir = d
@@ -789,7 +798,12 @@ pub fn sys_getdents64(cx: &mut Ctx, a: &Args) -> SysResult {
     {
         let env = Env::new(&*cx.p, &*cx.plat);
         d.file.readdir(&env, d.pos, &mut |e: &DirEntry, off| {
-            let reclen = (19 + e.name.len() + 1).next_multiple_of(8);
+            let n = e.name.len();
+            let reclen = if v64 {
+                (19 + n + 1).next_multiple_of(8)
+            } else {
+                (18 + n + 2).next_multiple_of(8)
+            };
             if out.len() + reclen > count {
                 too_small = out.is_empty();
                 return false;
@@ -800,8 +814,13 @@ pub fn sys_getdents64(cx: &mut Ctx, a: &Args) -> SysResult {
             r[0..8].copy_from_slice(&e.ino.to_le_bytes());
             r[8..16].copy_from_slice(&off.to_le_bytes());
             r[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
-            r[18] = e.ty.dtype();
-            r[19..19 + e.name.len()].copy_from_slice(&e.name);
+            if v64 {
+                r[18] = e.ty.dtype();
+                r[19..19 + n].copy_from_slice(&e.name);
+            } else {
+                r[18..18 + n].copy_from_slice(&e.name);
+                r[reclen - 1] = e.ty.dtype();
+            }
             next = off;
             true
         })?;

@@ -1001,3 +1001,41 @@ fn file_mappings_private_and_shared() {
         .expect("the mapping in maps");
     assert!(line.contains(" r--s 00001000 "), "{line}");
 }
+
+#[test]
+fn old_getdents_puts_d_type_last() {
+    let mut t = t();
+    p1(&mut t, __NR_mkdir, "/tmp/d", &[0o755]);
+    let fd = open(&mut t, "/tmp/d/abc", O_CREAT | O_WRONLY, 0o644);
+    t.call(__NR_close, &[fd as u64]);
+    let d = open(&mut t, "/tmp/d", O_RDONLY | O_DIRECTORY, 0) as u64;
+    let n = t.call(__NR_getdents, &[d, OUT, 4096]);
+    assert_eq!(n, 24 * 3, ". .. abc: 24 bytes each");
+    let rec = t.peek(OUT + 48, 24);
+    assert_eq!(u16::from_le_bytes([rec[16], rec[17]]), 24);
+    assert_eq!(&rec[18..22], b"abc\0");
+    assert_eq!(rec[23], 8, "d_type in the last byte");
+}
+
+#[test]
+fn the_terminal_is_dev_pts_0() {
+    let mut t = t();
+    t.plat.tty = [true, true, true];
+    assert_eq!(t.call(__NR_fstat, &[0, OUT]), 0);
+    let console = t.peek(OUT, 144);
+    let p = cstr(&mut t, IN, "/proc/self/fd/0");
+    assert_eq!(t.call(__NR_readlink, &[p, OUT, 100]), 10);
+    assert_eq!(t.peek(OUT, 10), b"/dev/pts/0");
+    let p = cstr(&mut t, IN, "/dev/pts/0");
+    assert_eq!(t.call(__NR_stat, &[p, OUT]), 0);
+    let pts = t.peek(OUT, 144);
+    assert_eq!(
+        pts[..64],
+        console[..64],
+        "dev, ino, mode and rdev as ttyname compares them"
+    );
+    let fd = open(&mut t, "/dev/pts/0", O_RDWR, 0);
+    assert_eq!(write_str(&mut t, fd, "on the terminal\n"), 16);
+    assert_eq!(t.plat.stdout, b"on the terminal\n");
+    assert_eq!(open(&mut t, "/dev/pts/ptmx", O_RDWR, 0), neg(Errno::ENODEV));
+}

@@ -78,6 +78,7 @@ syscall_table! {
     __NR_pipe => fs::sys_pipe,
     __NR_pipe2 => fs::sys_pipe2,
     __NR_getdents64 => fs::sys_getdents64,
+    __NR_getdents => fs::sys_getdents,
     __NR_fsync => fs::sys_fsync,
     __NR_fdatasync => fs::sys_fdatasync,
     __NR_sync => fs::sys_sync,

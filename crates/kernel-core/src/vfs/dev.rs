@@ -133,3 +133,105 @@ pub fn populate(d: &InodeRef) -> Result<(), Errno> {
     d.create(b"pts", NewNode::Dir, 0o755)?;
     Ok(())
 }
+
+/// devpts, as much of it as the console needs: `/dev/pts/0` is the terminal the program's fds 0-2
+/// show (same device, inode and st_rdev as their fstat, so ttyname finds it), and `ptmx`.
+pub struct DevPts {
+    /// None: the directory; Some(0): the terminal; Some(1): ptmx.
+    node: Option<u8>,
+}
+
+/// The root of a new devpts.
+pub fn devpts() -> Arc<DevPts> {
+    Arc::new(DevPts { node: None })
+}
+
+impl DevPts {
+    fn entries() -> [(&'static [u8], u8); 2] {
+        [(b"0", 0), (b"ptmx", 1)]
+    }
+}
+
+impl super::Inode for DevPts {
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+    fn file_type(&self) -> FileType {
+        match self.node {
+            None => FileType::Dir,
+            Some(_) => FileType::CharDev,
+        }
+    }
+    fn ino(&self) -> u64 {
+        match self.node {
+            None => 1,
+            Some(0) => 3,
+            Some(_) => 2,
+        }
+    }
+    fn dev(&self) -> u64 {
+        makedev(0, 0x16)
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(match self.node {
+            None => Stat {
+                dev: self.dev(),
+                ino: 1,
+                mode: 0o040755,
+                nlink: 2,
+                blksize: 1024,
+                ..Stat::default()
+            },
+            Some(0) => ConsoleFile::new(0).stat(&Env::none())?,
+            Some(_) => Stat {
+                dev: self.dev(),
+                ino: 2,
+                mode: 0o020000,
+                nlink: 1,
+                rdev: makedev(5, 2),
+                blksize: 1024,
+                ..Stat::default()
+            },
+        })
+    }
+    fn lookup(&self, _env: &Env, name: &[u8]) -> Result<super::InodeRef, Errno> {
+        if self.node.is_some() {
+            return Err(Errno::ENOTDIR);
+        }
+        Self::entries()
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, i)| Arc::new(DevPts { node: Some(*i) }) as super::InodeRef)
+            .ok_or(Errno::ENOENT)
+    }
+    fn readdir(
+        &self,
+        _env: &Env,
+        pos: u64,
+        f: &mut dyn FnMut(&super::DirEntry, u64) -> bool,
+    ) -> Result<(), Errno> {
+        if self.node.is_some() {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut all = alloc::vec![
+            (b".".to_vec(), 1, FileType::Dir),
+            (b"..".to_vec(), 1, FileType::Dir),
+        ];
+        all.push((b"0".to_vec(), 3, FileType::CharDev));
+        all.push((b"ptmx".to_vec(), 2, FileType::CharDev));
+        for (i, (name, ino, ty)) in all.into_iter().enumerate().skip(pos as usize) {
+            if !f(&super::DirEntry { ino, ty, name }, i as u64 + 1) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn open(&self, _env: &Env, _flags: u32) -> Option<Result<Arc<dyn File>, Errno>> {
+        match self.node {
+            Some(0) => Some(Ok(ConsoleFile::new(0))),
+            // No pseudo-terminal pairs: opening ptmx fails as on a system without devpts.
+            Some(_) => Some(Err(Errno::ENODEV)),
+            None => None,
+        }
+    }
+}

@@ -371,6 +371,13 @@ impl Fs {
         let dev: InodeRef = dev;
         dev::populate(&dev)?;
         self.mount_tmpfs(b"/dev/shm", "tmpfs", 0o1777)?;
+        self.mount(
+            b"/dev/pts",
+            dev::devpts(),
+            "devpts",
+            "devpts",
+            MountFlags::default(),
+        )?;
         self.mkdir_p(b"/proc", 0o555)?;
         self.mount(
             b"/proc",

@@ -825,11 +825,17 @@ impl Inode for TmpInode {
     }
 
     fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        match &self.node.lock().data {
-            Data::File(f) => Ok(f.read(off, buf)),
-            Data::Dir(_) => Err(Errno::EISDIR),
-            _ => Err(Errno::EINVAL),
+        let mut n = self.node.lock();
+        let read = match &n.data {
+            Data::File(f) => f.read(off, buf),
+            Data::Dir(_) => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        };
+        // relatime: the access time moves when it is not newer than the last change.
+        if n.atime <= n.mtime || n.atime <= n.ctime {
+            n.atime = self.shared.clock.now();
         }
+        Ok(read)
     }
 
     fn write_at(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
