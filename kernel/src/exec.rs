@@ -115,7 +115,7 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
         for e in kernel_core::cpio::entries(initrd) {
             match e {
                 Ok(e) => {
-                    let _ = fs.insert_static(e.name, e.mode, e.data);
+                    let _ = fs.insert_entry(&e);
                 }
                 Err(err) => fail(STATUS_KERNEL, &format!("nutshell: initrd: {err}")),
             }
@@ -297,6 +297,7 @@ fn load_and_run(
     let brk = page_ceil(image_end).unwrap_or(image_end) + rnd_pages(BRK_RND_BITS);
     mm.brk_start = brk;
     mm.brk = brk;
+    mm.commit_limit = crate::arch::mem::memory_stats().0;
 
     // The stack: 128 KiB now, growing on demand down to the rlimit.
     let stack_prot = PROT_READ | PROT_WRITE | if plan.stack_exec { PROT_EXEC } else { 0 };

@@ -7,6 +7,12 @@ pub struct Entry<'a> {
     pub name: &'a [u8],
     pub mode: u32,
     pub data: &'a [u8],
+    pub uid: u32,
+    pub gid: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u32,
+    /// Device number of a device node (major, minor).
+    pub rdev: (u32, u32),
 }
 
 /// Why an archive could not be read.
@@ -59,6 +65,8 @@ pub fn entries(data: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, CpioError>
             }
             let field = |i: usize| hex(&h[6 + i * 8..14 + i * 8]).ok_or(CpioError::BadHeader(off));
             let mode = field(1)?;
+            let (uid, gid, mtime) = (field(2)?, field(3)?, field(5)?);
+            let rdev = (field(9)?, field(10)?);
             let filesize = field(6)? as usize;
             let namesize = field(11)? as usize;
             let name_start = off + 110;
@@ -70,7 +78,15 @@ pub fn entries(data: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, CpioError>
             let entry_off = off;
             off = align4(data_start + filesize);
             let _ = entry_off;
-            Ok(Entry { name, mode, data: body })
+            Ok(Entry {
+                name,
+                mode,
+                data: body,
+                uid,
+                gid,
+                mtime,
+                rdev,
+            })
         })();
         match res {
             Ok(e) if e.name == b"TRAILER!!!" => {
@@ -116,7 +132,10 @@ mod tests {
         entry(&mut a, b"TRAILER!!!", 0, b"");
         let e: Vec<_> = entries(&a).collect::<Result<_, _>>().expect("valid archive");
         assert_eq!(e.len(), 2);
-        assert_eq!(e[1], Entry { name: b"bin/app", mode: 0o100755, data: b"hello" });
+        assert_eq!(
+            e[1],
+            Entry { name: b"bin/app", mode: 0o100755, data: b"hello", uid: 0, gid: 0, mtime: 0, rdev: (0, 0) }
+        );
         a.truncate(200);
         assert!(entries(&a).any(|r| r.is_err()));
         assert_eq!(entries(b"0707").next(), Some(Err(CpioError::BadHeader(0))));

@@ -410,8 +410,11 @@ impl Fs {
             }
         }
         let defaults: [(&[u8], &[u8]); 6] = [
-            (b"/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
-            (b"/etc/group", b"root:x:0:\n"),
+            (
+                b"/etc/passwd",
+                b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            ),
+            (b"/etc/group", b"root:x:0:\ntty:x:5:\nnogroup:x:65534:\n"),
             (b"/etc/hostname", b"nutshell\n"),
             (
                 b"/etc/hosts",

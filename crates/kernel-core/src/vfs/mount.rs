@@ -144,6 +144,19 @@ impl Fs {
             .insert_path(path, mode, Cow::Borrowed(data))
     }
 
+    /// Create what a cpio entry of the initrd describes in the root filesystem: file data is borrowed
+    /// from the archive, owner and modification time are kept, device nodes are made.
+    pub fn insert_entry(&mut self, e: &crate::cpio::Entry<'static>) -> Result<(), Errno> {
+        let meta = super::tmpfs::ArchiveMeta {
+            uid: e.uid,
+            gid: e.gid,
+            mtime: Some(i64::from(e.mtime)),
+            rdev: super::makedev(e.rdev.0, e.rdev.1),
+        };
+        self.root_tmpfs()?
+            .insert_archive(e.name, e.mode, Cow::Borrowed(e.data), &meta)
+    }
+
     /// The whole content of the regular file `path` (absolute). Data of the initrd comes back borrowed.
     pub fn read_file(&self, path: &[u8]) -> Result<Cow<'static, [u8]>, Errno> {
         let p = self.resolve(&Env::none(), &self.root, path, true)?;

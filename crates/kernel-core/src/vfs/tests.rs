@@ -632,3 +632,48 @@ fn p9_read_only_refuses_changes() {
         b"hello from the host\n"
     );
 }
+
+#[test]
+fn archive_entries_keep_owner_time_and_devices() {
+    static DATA: &[u8] = b"data";
+    let mut fs = Fs::new();
+    let e = crate::cpio::Entry {
+        name: b"./srv/file",
+        mode: 0o100640,
+        data: DATA,
+        uid: 1000,
+        gid: 100,
+        mtime: 1_600_000_000,
+        rdev: (0, 0),
+    };
+    fs.insert_entry(&e).expect("file");
+    let dev = crate::cpio::Entry {
+        name: b"dev/null",
+        mode: 0o020666,
+        data: b"",
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+        rdev: (1, 3),
+    };
+    fs.insert_entry(&dev).expect("device");
+    let st = resolve(&fs, "/srv/file", true)
+        .expect("file")
+        .inode
+        .stat()
+        .expect("stat");
+    assert_eq!((st.uid, st.gid, st.mode, st.size), (1000, 100, 0o100640, 4));
+    assert_eq!(
+        st.mtime,
+        Timespec {
+            sec: 1_600_000_000,
+            nsec: 0
+        }
+    );
+    let st = resolve(&fs, "/dev/null", true)
+        .expect("dev")
+        .inode
+        .stat()
+        .expect("stat");
+    assert_eq!((st.mode, st.rdev), (0o020666, makedev(1, 3)));
+}

@@ -33,6 +33,29 @@ struct Shared {
     clock: Clock,
 }
 
+/// What an archive entry says about a file besides its type, permissions and data.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArchiveMeta {
+    pub uid: u32,
+    pub gid: u32,
+    /// Modification (and access) time, seconds since the epoch; None: now.
+    pub mtime: Option<i64>,
+    /// Device number of a device node.
+    pub rdev: u64,
+}
+
+impl ArchiveMeta {
+    fn apply(&self, n: &mut Node) {
+        n.uid = self.uid;
+        n.gid = self.gid;
+        if let Some(t) = self.mtime {
+            let t = Timespec { sec: t, nsec: 0 };
+            n.mtime = t;
+            n.atime = t;
+        }
+    }
+}
+
 /// A new, empty tmpfs; returns its root directory (inode 1) with permissions `perm`.
 pub fn new_fs(clock: Clock, perm: u32) -> Arc<TmpInode> {
     let shared = Arc::new(Shared {
@@ -357,14 +380,26 @@ impl TmpInode {
         None
     }
 
-    /// Fill from an archive entry: create `path` (relative to this directory) with `mode` and `data`,
-    /// creating missing parent directories. An existing entry is replaced, except a directory, which only
-    /// gets its permissions updated. Devices, fifos and sockets are skipped.
+    /// Create `path` (relative to this directory) with `mode` and `data`, creating missing parent
+    /// directories. An existing entry is replaced, except a directory, which only gets its permissions
+    /// updated.
     pub fn insert_path(
         &self,
         path: &[u8],
         mode: u32,
         data: Cow<'static, [u8]>,
+    ) -> Result<(), Errno> {
+        self.insert_archive(path, mode, data, &ArchiveMeta::default())
+    }
+
+    /// Fill from an archive entry: like [`TmpInode::insert_path`], with the owner, modification time and
+    /// device number the archive records.
+    pub fn insert_archive(
+        &self,
+        path: &[u8],
+        mode: u32,
+        data: Cow<'static, [u8]>,
+        meta: &ArchiveMeta,
     ) -> Result<(), Errno> {
         let comps: Vec<&[u8]> = path
             .split(|c| *c == b'/')
@@ -394,7 +429,9 @@ impl TmpInode {
             Some(FileType::Dir) => {
                 if let Ok(existing) = dir.get(last) {
                     if existing.ty == FileType::Dir {
-                        existing.node.lock().perm = mode & 0o7777;
+                        let mut n = existing.node.lock();
+                        n.perm = mode & 0o7777;
+                        meta.apply(&mut n);
                         return Ok(());
                     }
                 }
@@ -408,8 +445,10 @@ impl TmpInode {
                 }
                 f
             }
-            _ => return Ok(()),
+            Some(t) => dir.new_inode(NewNode::Special(t, meta.rdev), mode)?,
+            None => return Ok(()),
         };
+        meta.apply(&mut child.node.lock());
         let now = dir.now();
         let mut n = dir.node.lock();
         Self::detach(&mut n, last, now);
