@@ -9,6 +9,7 @@ mod arch;
 mod console;
 mod exec;
 mod fs;
+mod net;
 mod platform;
 mod rt;
 mod sched;
@@ -110,6 +111,7 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
     arch::apic::init(platform::tsc_per_us());
     arch::apic::route_serial_irq();
     arch::serial::enable_rx_interrupt();
+    net::init(&boot.cmdline);
     exec::start(boot, &cpu)
 }
 
@@ -137,6 +139,9 @@ fn handle_trap(frame: &mut TrapFrame) {
         // The wake-up timer, the console, or a stray interrupt while the kernel idles.
         if frame.vector == u64::from(arch::apic::SERIAL_VECTOR) {
             console::on_interrupt();
+        }
+        if frame.vector == u64::from(arch::virtio_net::NET_VECTOR) {
+            net::on_interrupt();
         }
         arch::apic::eoi();
     } else {
@@ -480,6 +485,9 @@ fn user_exception(frame: &mut TrapFrame) {
         v if v >= 32 => {
             if v == u64::from(arch::apic::SERIAL_VECTOR) {
                 console::on_interrupt();
+            }
+            if v == u64::from(arch::virtio_net::NET_VECTOR) {
+                net::on_interrupt();
             }
             arch::apic::eoi();
             if v == u64::from(arch::apic::TIMER_VECTOR) {

@@ -127,6 +127,7 @@ pub fn events() -> u64 {
         .as_ref()
         .map_or(0, |p| p.threads.events)
         + crate::console::INPUT_EVENTS.load(core::sync::atomic::Ordering::Relaxed)
+        + crate::net::events()
 }
 
 /// Park the running thread until its deadline or the next event, running others meanwhile.
@@ -180,6 +181,7 @@ fn schedule() {
         }
     }
     loop {
+        crate::net::poll();
         let next_timer = fire_timers();
         let now = crate::platform::monotonic_ns();
         let events = events();

@@ -14,3 +14,4 @@ pub mod trap;
 // Wired up by the filesystem work (volumes); unused until then.
 #[allow(dead_code)]
 pub mod virtio;
+pub mod virtio_net;

@@ -452,12 +452,9 @@ impl InetSocket {
         st.tcp = Tcp::Connecting(Ext { stack, h, tcp: true, abort: false });
         st.local = Some(src);
         st.remote = Some(dst);
-        self.refresh(st);
-        match &st.tcp {
-            Tcp::Remote(_) => Ok(()),
-            Tcp::Done => Err(st.error.take().unwrap_or(ECONNREFUSED)),
-            _ => Err(EINPROGRESS),
-        }
+        // As Linux: the handshake goes on in the background even if it already finished (a blocking
+        // connect looks at `connect_result` before it waits).
+        Err(EINPROGRESS)
     }
 
     fn udp_send(&self, st: &mut St, data: &[u8], dst: SocketAddr) -> Result<usize, Errno> {

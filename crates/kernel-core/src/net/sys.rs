@@ -234,6 +234,11 @@ pub fn sys_connect(cx: &mut Ctx, a: &Args) -> SysResult {
     };
     match r {
         Ok(()) => Ok(0),
+        Err(EINPROGRESS) if !nonblock && !rerun => match s.connect_result() {
+            // Finished within the call (no event will come for it): the outcome now.
+            Some(r) => r.map(|()| 0),
+            None => Err(wait_or(cx, nonblock, timeout, EINPROGRESS, EINPROGRESS)),
+        },
         Err(EINPROGRESS) => Err(wait_or(cx, nonblock, timeout, EINPROGRESS, EINPROGRESS)),
         Err(EAGAIN) => Err(wait_or(cx, nonblock, timeout, EAGAIN, EAGAIN)),
         Err(e) => Err(e),
