@@ -821,6 +821,9 @@ fn proc_and_dev_files() {
         b"6.1.0-nutshell\n"
     );
     assert_eq!(content(&mut t, "/proc/sys/kernel/ostype"), b"Linux\n");
+    assert_eq!(content(&mut t, "/proc/thread-self/comm"), b"test\n");
+    assert_eq!(content(&mut t, "/proc/self/task/1/comm"), b"test\n");
+    assert_eq!(stat(&mut t, "/proc/self/task/2"), Err(neg(Errno::ENOENT)));
     let status = String::from_utf8(content(&mut t, "/proc/self/status")).expect("utf-8");
     assert!(
         status.starts_with("Name:\ttest\nUmask:\t0022\nState:\tR (running)\n"),

@@ -102,6 +102,9 @@ enum N {
     ThreadSelf,
     MountsLink,
     Pid,
+    /// /proc/PID/task and /proc/PID/task/TID.
+    Task,
+    TaskTid(u32),
     FdDir,
     Fd(u32),
     Exe,
@@ -153,14 +156,21 @@ const PID: &[(&str, N)] = &[
     ("stat", N::Gen(G::PStat)),
     ("statm", N::Gen(G::Statm)),
     ("status", N::Gen(G::Status)),
+    ("task", N::Task),
 ];
 
 impl N {
     fn ty(self) -> FileType {
         match self {
-            N::Root | N::Sys | N::SysKernel | N::SysKernelRandom | N::SysVm | N::Pid | N::FdDir => {
-                FileType::Dir
-            }
+            N::Root
+            | N::Sys
+            | N::SysKernel
+            | N::SysKernelRandom
+            | N::SysVm
+            | N::Pid
+            | N::Task
+            | N::TaskTid(_)
+            | N::FdDir => FileType::Dir,
             N::SelfLink
             | N::ThreadSelf
             | N::MountsLink
@@ -180,6 +190,8 @@ impl N {
             N::SysKernelRandom => SYS_KERNEL_RANDOM,
             N::SysVm => SYS_VM,
             N::Pid => PID,
+            // A thread's directory: the process's files but `task`.
+            N::TaskTid(_) => &PID[..PID.len() - 1],
             _ => &[],
         }
     }
@@ -190,7 +202,8 @@ impl N {
             N::Sys | N::Pid => Some(N::Root),
             N::SysKernel | N::SysVm => Some(N::Sys),
             N::SysKernelRandom => Some(N::SysKernel),
-            N::FdDir => Some(N::Pid),
+            N::FdDir | N::Task => Some(N::Pid),
+            N::TaskTid(_) => Some(N::Task),
             _ => None,
         }
     }
@@ -207,6 +220,8 @@ impl N {
             N::Root => 1,
             N::Pid => 2,
             N::FdDir => 3,
+            N::Task => 4,
+            N::TaskTid(tid) => 0x20000 + u64::from(tid),
             N::Fd(fd) => 0x10000 + u64::from(fd),
             _ => static_index(ROOT, 0x100)
                 .or_else(|| static_index(SYS, 0x200))
@@ -274,6 +289,18 @@ impl ProcInode {
             .collect();
         match (self.n, env.proc) {
             (N::Root, Some(p)) => out.push((format!("{}", p.pid).into_bytes(), N::Pid)),
+            (N::Task, Some(p)) => {
+                // Thread ids are handed out upwards from the process id.
+                let mut found = 0;
+                let mut tid = 1;
+                while found < p.threads.live && tid < 1 << 22 {
+                    if tid == p.tid || p.threads.is_live(tid) {
+                        out.push((format!("{tid}").into_bytes(), N::TaskTid(tid)));
+                        found += 1;
+                    }
+                    tid += 1;
+                }
+            }
             (N::FdDir, Some(p)) => {
                 for (i, f) in p.fds.iter().enumerate() {
                     if f.is_some() {
