@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints (workspace and kernel), unit and end-to-end tests.
-# Needs qemu-system-x86_64, gcc, g++ and musl-tools (see README.md; .ci/run installs them).
+# Needs qemu-system-x86_64, gcc, g++, musl-tools, cpio, gdb and strace (see README.md; .ci/run
+# installs them), and busybox-static (/bin/busybox) for the --rootfs tests. Tests marked #[ignore]
+# wait for kernel features (9p volumes, workdir=); run them with `cargo test -- --ignored`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -28,6 +28,16 @@ pub enum Command {
         override_usage = "nutshell run [OPTIONS] [--] PROGRAM [ARGS]..."
     )]
     Run(RunArgs),
+    /// Run a program under gdb: `run --gdb`, then gdb with the generated script.
+    ///
+    /// The VM starts paused; gdb connects, loads the kernel's and the program's symbols and
+    /// runs to the program's entry point, so `break main` and `continue` work at once. The
+    /// program's stdin is empty (gdb has the terminal).
+    #[command(
+        after_long_help = DEBUG_AFTER_HELP,
+        override_usage = "nutshell debug [OPTIONS] [--] PROGRAM [ARGS]..."
+    )]
+    Debug(RunArgs),
     /// Write the embedded kernel image (an ELF with a PVH entry point) to a file.
     #[command(after_long_help = KERNEL_AFTER_HELP)]
     Kernel {
@@ -48,19 +58,28 @@ QEMU then exits with 2*STATUS+1.";
 const RUN_AFTER_HELP: &str = "\
 Exit status:
   the program's exit status, or 128+N when it dies of signal N;
-  125  nutshell, QEMU or the kernel failed;
+  125  nutshell, QEMU or the kernel failed (or --strict met an unimplemented syscall);
   126  PROGRAM is not a runnable x86_64 ELF (or is a directory, or unreadable);
-  127  PROGRAM was not found;
-  130, 143  nutshell was interrupted (SIGINT, SIGTERM); QEMU is stopped.
+  127  PROGRAM was not found.
 
-The program sees argv[0] = PROGRAM as typed, the environment PATH, HOME, TERM plus every
---env, and runs as /<basename of PROGRAM> in the VM's root file system.
+Signals: SIGINT (Ctrl-C), SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to nutshell go to
+the program (its handler, or the default action: Ctrl-C then ends it with status 130). A second
+SIGINT or SIGTERM within 2 seconds stops the VM at once (status 128+N).
+
+The program sees argv[0] = PROGRAM as typed, the environment PATH, HOME, TERM (the host's
+TERM when set) plus every --env, and runs as /<basename of PROGRAM> in the VM's root file
+system, or as PROGRAM inside --rootfs.
 
 Environment:
   NUTSHELL_ACCEL  default for --accel (auto, tcg or kvm)
-  PATH            where PROGRAM (without a slash) and qemu-system-x86_64 are looked up";
+  PATH            where PROGRAM (without a slash), qemu-system-x86_64 and gdb are looked up";
 
-/// Arguments of `nutshell run`.
+const DEBUG_AFTER_HELP: &str = "\
+Takes the options of `nutshell run` (--gdb=PORT picks the port, default 1234) and needs gdb
+('apt-get install gdb'). nutshell exits with the program's status, or with gdb's when gdb
+ends first (the VM is then stopped). Ctrl-C goes to gdb, which interrupts the program.";
+
+/// Arguments of `nutshell run` (and `nutshell debug`).
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Guest memory: a number of bytes with an optional K, M, G or T suffix (binary units);
@@ -82,14 +101,52 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "MACHINE", default_value_t = Machine::Microvm)]
     pub machine: Machine,
 
-    /// Print one line per system call on stderr, like strace.
-    #[arg(long)]
-    pub strace: bool,
+    /// Trace system calls, one strace-style line each, to stderr or to FILE (never to
+    /// stdout).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub strace: Option<Option<PathBuf>>,
 
-    /// Kernel log level (the kernel's messages go to stderr). debug and trace also show the
-    /// QEMU command line and QEMU's own messages.
+    /// At exit, a table of calls, errors and time per system call (like strace -c), on the
+    /// kernel log.
+    #[arg(long)]
+    pub strace_summary: bool,
+
+    /// End the program at its first system call that nutshell does not implement (status
+    /// 125, with a message naming it) instead of returning ENOSYS.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Kernel log level. debug and trace also show nutshell's own details: the QEMU command
+    /// line and QEMU's messages.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub log: Option<LogLevel>,
+
+    /// Write the kernel log (and nutshell's debug lines) to FILE instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Start the VM paused with QEMU's gdb server on 127.0.0.1:PORT (default 1234), load PIE
+    /// programs at a fixed address, and write a gdb script (its path is printed) that
+    /// connects, loads the kernel's, the program's and its libraries' symbols and runs to the
+    /// program's entry point.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, require_equals = true)]
+    pub gdb: Option<Option<u16>>,
+
+    /// The root file system: a directory (packed as it is), a cpio (newc) archive, or a tar
+    /// file (.tar, .tar.gz; e.g. from `docker export`). PROGRAM is then a path inside it (a
+    /// name without a slash is looked up in the guest's PATH) and nothing from the host is
+    /// added.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub rootfs: Option<PathBuf>,
+
+    /// The program's working directory in the VM (an absolute path).
+    #[arg(long, value_name = "DIR", value_parser = parse_guest_dir)]
+    pub workdir: Option<String>,
+
+    /// Share the host directory HOSTDIR with the program as GUESTDIR (virtio-9p), read-write
+    /// unless `:ro` is given (repeatable; --machine microvm only).
+    #[arg(long = "volume", value_name = "HOSTDIR:GUESTDIR[:ro]", value_parser = parse_volume)]
+    pub volumes: Vec<Volume>,
 
     /// PROGRAM (a path on this host, or a name looked up in PATH) and its arguments: everything
     /// after PROGRAM goes to the program, options included.
@@ -114,6 +171,35 @@ impl RunArgs {
     pub fn args(&self) -> &[OsString] {
         self.command.get(1..).unwrap_or_default()
     }
+
+    /// Whether system calls are traced.
+    pub fn tracing(&self) -> bool {
+        self.strace.is_some()
+    }
+
+    /// `--strace=FILE`: the file the trace goes to (None: stderr).
+    pub fn strace_file(&self) -> Option<&PathBuf> {
+        self.strace.as_ref().and_then(Option::as_ref)
+    }
+
+    /// The gdb port when `--gdb` was given (1234 by default).
+    pub fn gdb_port(&self) -> Option<u16> {
+        self.gdb.map(|port| port.unwrap_or(DEFAULT_GDB_PORT))
+    }
+}
+
+/// The port of `--gdb` without a value.
+pub const DEFAULT_GDB_PORT: u16 = 1234;
+
+/// One `--volume HOSTDIR:GUESTDIR[:ro]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// HOSTDIR as given.
+    pub host: PathBuf,
+    /// GUESTDIR: absolute, not `/`, no `:`.
+    pub guest: String,
+    /// `:ro`.
+    pub readonly: bool,
 }
 
 /// `--accel`.
@@ -229,6 +315,45 @@ pub fn parse_env(text: &str) -> Result<EnvVar, String> {
     }
 }
 
+/// Parse a guest directory (`--workdir`): absolute, without NUL.
+pub fn parse_guest_dir(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!(
+            "{text:?} is not an absolute path in the VM (it must start with /)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Parse `--volume HOSTDIR:GUESTDIR[:ro]` (`:rw`, the default, is accepted too). The last
+/// `:` before GUESTDIR separates the two, so HOSTDIR may contain colons and GUESTDIR may not.
+pub fn parse_volume(text: &str) -> Result<Volume, String> {
+    let usage = || format!("{text:?} is not of the form HOSTDIR:GUESTDIR or HOSTDIR:GUESTDIR:ro");
+    let (rest, readonly) = if let Some(rest) = text.strip_suffix(":ro") {
+        (rest, true)
+    } else if let Some(rest) = text.strip_suffix(":rw") {
+        (rest, false)
+    } else {
+        (text, false)
+    };
+    let (host, guest) = rest.rsplit_once(':').ok_or_else(usage)?;
+    if host.is_empty() || guest.is_empty() {
+        return Err(usage());
+    }
+    let guest = parse_guest_dir(guest)?;
+    let trimmed = guest.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Err(format!(
+            "{text:?}: a volume cannot be mounted on / (use --rootfs)"
+        ));
+    }
+    Ok(Volume {
+        host: PathBuf::from(host),
+        guest: trimmed.to_owned(),
+        readonly,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +409,8 @@ mod tests {
         let args = run_args(&[
             "nutshell", "run", "--strace", "ls", "-l", "--all", "--", "x",
         ]);
-        assert!(args.strace);
+        assert!(args.tracing());
+        assert_eq!(args.strace_file(), None);
         assert_eq!(args.program(), "ls");
         assert_eq!(args.args(), ["-l", "--all", "--", "x"]);
 
@@ -292,7 +418,7 @@ mod tests {
         let args = run_args(&[
             "nutshell", "run", "--env", "A=1", "prog", "--env", "X=1", "--strace", "--", "",
         ]);
-        assert!(!args.strace);
+        assert!(!args.tracing());
         assert_eq!(args.env.len(), 1);
         assert_eq!(args.program(), "prog");
         assert_eq!(args.args(), ["--env", "X=1", "--strace", "--", ""]);
@@ -337,5 +463,87 @@ mod tests {
         assert!(args.args().is_empty());
         assert!(Cli::try_parse_from(["nutshell", "run"]).is_err());
         assert!(Cli::try_parse_from(["nutshell", "run", "--env", "=1", "x"]).is_err());
+    }
+
+    #[test]
+    fn debugging_options() {
+        let args = run_args(&[
+            "nutshell",
+            "run",
+            "--strace=/tmp/t",
+            "--strace-summary",
+            "--strict",
+            "--log=warn",
+            "--log-file",
+            "/tmp/log",
+            "--gdb",
+            "prog",
+        ]);
+        assert_eq!(args.strace_file(), Some(&PathBuf::from("/tmp/t")));
+        assert!(args.strace_summary && args.strict);
+        assert_eq!(args.log, Some(LogLevel::Warn));
+        assert_eq!(args.log_file, Some(PathBuf::from("/tmp/log")));
+        assert_eq!(args.gdb_port(), Some(DEFAULT_GDB_PORT));
+        assert_eq!(args.program(), "prog");
+
+        // Optional values need `=`: a separate word is PROGRAM.
+        let args = run_args(&["nutshell", "run", "--gdb", "4000", "x"]);
+        assert_eq!(args.gdb_port(), Some(1234));
+        assert_eq!(args.program(), "4000");
+        let args = run_args(&["nutshell", "run", "--gdb=4000", "--strace", "x"]);
+        assert_eq!(args.gdb_port(), Some(4000));
+        assert!(args.tracing() && args.strace_file().is_none());
+        assert!(Cli::try_parse_from(["nutshell", "run", "--gdb=port", "x"]).is_err());
+
+        match Cli::try_parse_from(["nutshell", "debug", "--mem", "64M", "prog", "a"]) {
+            Ok(Cli {
+                command: Command::Debug(args),
+            }) => {
+                assert_eq!(args.program(), "prog");
+                assert_eq!(args.args(), ["a"]);
+                assert_eq!(args.gdb_port(), None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rootfs_workdir_and_volumes() {
+        let args = run_args(&[
+            "nutshell",
+            "run",
+            "--rootfs",
+            "/srv/root.tar",
+            "--workdir",
+            "/app",
+            "--volume",
+            "/home/me/out:/out",
+            "--volume",
+            "/a:b:/in/:ro",
+            "/bin/busybox",
+            "ls",
+        ]);
+        assert_eq!(args.rootfs, Some(PathBuf::from("/srv/root.tar")));
+        assert_eq!(args.workdir.as_deref(), Some("/app"));
+        assert_eq!(
+            args.volumes,
+            [
+                Volume {
+                    host: "/home/me/out".into(),
+                    guest: "/out".into(),
+                    readonly: false
+                },
+                Volume {
+                    host: "/a:b".into(),
+                    guest: "/in".into(),
+                    readonly: true
+                }
+            ]
+        );
+        assert_eq!(parse_volume("d:/x:rw").map(|v| v.readonly), Ok(false));
+        for bad in ["nocolon", ":/x", "d:", "d:relative", "d:/", "d://:ro"] {
+            assert!(parse_volume(bad).is_err(), "{bad}");
+        }
+        assert!(Cli::try_parse_from(["nutshell", "run", "--workdir", "rel", "x"]).is_err());
     }
 }

@@ -12,10 +12,24 @@ use crate::cli::{EnvVar, LogLevel};
 /// What goes on the kernel command line.
 #[derive(Debug, Clone, Default)]
 pub struct KernelCmdline<'a> {
+    /// `tty=DIGITS`: which of the program's fds 0, 1, 2 are terminals on the host.
+    pub tty: [bool; 3],
+    /// `winsize=ROWSxCOLS`: the host terminal's size, when there is one.
+    pub winsize: Option<(u16, u16)>,
     /// `strace`: trace system calls.
     pub strace: bool,
+    /// `strace-summary`: the table of calls, errors and time at exit.
+    pub strace_summary: bool,
+    /// `strict`: end the program at the first unimplemented system call.
+    pub strict: bool,
     /// `log=LEVEL`.
     pub log: Option<LogLevel>,
+    /// `load_base=0xADDR`: where a PIE program is loaded (for gdb); random when absent.
+    pub load_base: Option<u64>,
+    /// `workdir=DIR`: the program's working directory.
+    pub workdir: Option<&'a str>,
+    /// `volume=TAG:GUESTDIR[:ro]`, in order.
+    pub volumes: Vec<String>,
     /// `env=K=V`, in order.
     pub env: &'a [EnvVar],
     /// `argv0=STRING`: the program's argv[0] (PROGRAM as the user typed it).
@@ -30,11 +44,34 @@ impl KernelCmdline<'_> {
     /// The whole line, quoted.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut tokens: Vec<Vec<u8>> = vec![b"console=framed".to_vec()];
+        let digits: String = (0..3)
+            .filter(|&fd| self.tty[fd])
+            .map(|fd| char::from(b'0' + fd as u8))
+            .collect();
+        tokens.push(format!("tty={digits}").into_bytes());
+        if let Some((rows, cols)) = self.winsize {
+            tokens.push(format!("winsize={rows}x{cols}").into_bytes());
+        }
         if self.strace {
             tokens.push(b"strace".to_vec());
         }
+        if self.strace_summary {
+            tokens.push(b"strace-summary".to_vec());
+        }
+        if self.strict {
+            tokens.push(b"strict".to_vec());
+        }
         if let Some(level) = self.log {
             tokens.push(format!("log={}", level.name()).into_bytes());
+        }
+        if let Some(base) = self.load_base {
+            tokens.push(format!("load_base={base:#x}").into_bytes());
+        }
+        if let Some(dir) = self.workdir {
+            tokens.push(format!("workdir={dir}").into_bytes());
+        }
+        for volume in &self.volumes {
+            tokens.push(format!("volume={volume}").into_bytes());
         }
         for var in self.env {
             tokens.push(format!("env={}={}", var.key, var.value).into_bytes());
@@ -180,8 +217,15 @@ mod tests {
             },
         ];
         let line = KernelCmdline {
+            tty: [true, false, true],
+            winsize: Some((50, 132)),
             strace: true,
+            strace_summary: true,
+            strict: true,
             log: Some(LogLevel::Debug),
+            load_base: Some(0x5555_5555_4000),
+            workdir: Some("/srv/my app"),
+            volumes: vec!["v0:/data".into(), "v1:/in put:ro".into()],
             env: &env,
             argv0: b"./my prog",
             path: b"/my prog",
@@ -190,13 +234,21 @@ mod tests {
         .to_bytes();
         assert_eq!(
             String::from_utf8_lossy(&line),
-            r#"'console=framed' 'strace' 'log=debug' 'env=A=x y' 'env=Q=it'\''s' 'argv0=./my prog' -- '/my prog' '--' '' 'a'\''b'"#
+            r#"'console=framed' 'tty=02' 'winsize=50x132' 'strace' 'strace-summary' 'strict' 'log=debug' 'load_base=0x555555554000' 'workdir=/srv/my app' 'volume=v0:/data' 'volume=v1:/in put:ro' 'env=A=x y' 'env=Q=it'\''s' 'argv0=./my prog' -- '/my prog' '--' '' 'a'\''b'"#
         );
         let words = tokenize(&line).expect("tokenizes");
-        let expected: [&[u8]; 11] = [
+        let expected: [&[u8]; 19] = [
             b"console=framed",
+            b"tty=02",
+            b"winsize=50x132",
             b"strace",
+            b"strace-summary",
+            b"strict",
             b"log=debug",
+            b"load_base=0x555555554000",
+            b"workdir=/srv/my app",
+            b"volume=v0:/data",
+            b"volume=v1:/in put:ro",
             b"env=A=x y",
             b"env=Q=it's",
             b"argv0=./my prog",
@@ -217,6 +269,6 @@ mod tests {
             ..Default::default()
         }
         .to_bytes();
-        assert_eq!(line, b"'console=framed' 'argv0=hello' -- '/hello'");
+        assert_eq!(line, b"'console=framed' 'tty=' 'argv0=hello' -- '/hello'");
     }
 }

@@ -6,13 +6,17 @@
 //! [`Event`]s. Program output (tags 1 and 2) is reported as soon as bytes arrive, in pieces;
 //! log lines, strace lines and the exit record (tags 3, 4, 5) once complete.
 //!
-//! Host → guest: stdin bytes with `0xFF` escaped as `FF FF`, and `FF 01` for end of file
-//! ([`escape_stdin`], [`STDIN_EOF`]).
+//! Host → guest: stdin bytes with `0xFF` escaped as `FF FF`, `FF 01` for end of file and
+//! `FF 02 N` for signal N ([`escape_stdin`], [`STDIN_EOF`], [`signal_input`]).
 
 /// The 8 bytes the kernel sends before its first frame.
 pub const MARKER: &[u8; 8] = b"\0NUTSHL\n";
 /// Host → guest: end of standard input.
 pub const STDIN_EOF: [u8; 2] = [0xFF, 0x01];
+/// Host → guest: signal N for the program.
+pub fn signal_input(signal: u8) -> [u8; 3] {
+    [0xFF, 0x02, signal]
+}
 /// How many bytes from before the marker are kept for diagnostics.
 const PREAMBLE_KEEP: usize = 4096;
 

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
 fn execute(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => Ok(nutshell::run::run(&args, KERNEL_IMAGE, Host::real())?),
+        Command::Debug(args) => Ok(nutshell::run::debug(&args, KERNEL_IMAGE, Host::real())?),
         Command::Kernel { output } => {
             write_kernel(&output)?;
             Ok(0)

@@ -12,6 +12,14 @@ pub enum ProgramError {
     /// No such file, or a name not found in PATH (status 127).
     #[error("{0}: no such file or directory")]
     NotFound(String),
+    /// PROGRAM is not in the `--rootfs` root file system (status 127).
+    #[error("{program}: not found in the root file system {rootfs}")]
+    NotInRootfs {
+        /// PROGRAM as typed.
+        program: String,
+        /// The `--rootfs` source as given.
+        rootfs: String,
+    },
     /// PROGRAM is a directory (status 126).
     #[error("{0}: is a directory")]
     IsDirectory(String),
@@ -40,7 +48,7 @@ impl ProgramError {
     /// The exit status of `nutshell run` for this error.
     pub fn status(&self) -> u8 {
         match self {
-            ProgramError::NotFound(_) => 127,
+            ProgramError::NotFound(_) | ProgramError::NotInRootfs { .. } => 127,
             _ => 126,
         }
     }

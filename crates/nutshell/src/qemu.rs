@@ -5,10 +5,15 @@
 //! reboot (a triple fault stops QEMU), `isa-debug-exit` on port 0xf4 for the exit status, the
 //! kernel booted through PVH with `-kernel`, the program as `-initrd`, and COM1 on a socket
 //! whose other end nutshell holds (`-chardev socket,fd=N`: no path, no listening, no race).
+//!
+//! Options: `--volume` adds one `-fsdev local` + `-device virtio-9p-device` pair per shared
+//! directory, tagged `v0`, `v1`... (microvm only, with `acpi=off` so that QEMU appends the
+//! `virtio_mmio.device=` tokens the kernel finds the devices by); `--gdb` adds
+//! `-gdb tcp:127.0.0.1:PORT -S` (the VM waits for gdb's `continue`).
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::RawFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Accel, Machine, MemSize};
@@ -74,6 +79,33 @@ pub struct VmConfig<'a> {
     pub cmdline: &'a [u8],
     /// The inherited socket for COM1.
     pub console_fd: RawFd,
+    /// `--gdb`: the port of QEMU's gdb server; the VM starts paused.
+    pub gdb_port: Option<u16>,
+    /// `--volume`: host directories shared through virtio-9p, in order (tags `v0`, `v1`...).
+    pub volumes: &'a [SharedDir<'a>],
+}
+
+/// One directory shared with the guest.
+#[derive(Debug, Clone)]
+pub struct SharedDir<'a> {
+    /// The 9p mount tag (also the -fsdev id), e.g. `v0`.
+    pub tag: String,
+    /// The host directory (absolute).
+    pub path: &'a Path,
+    /// Read-only for the guest.
+    pub readonly: bool,
+}
+
+/// `path` for a QEMU option value: commas are doubled (QEMU's escape).
+fn option_value(path: &Path) -> OsString {
+    let mut out = Vec::new();
+    for &b in path.as_os_str().as_bytes() {
+        out.push(b);
+        if b == b',' {
+            out.push(b',');
+        }
+    }
+    OsString::from_vec(out)
 }
 
 /// QEMU's arguments (without the program name).
@@ -81,6 +113,8 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     match vm.machine {
+        // With ACPI off, QEMU describes the virtio-mmio devices on the kernel command line.
+        Machine::Microvm if !vm.volumes.is_empty() => push(&["-M", "microvm,acpi=off"]),
         Machine::Microvm => push(&["-M", "microvm"]),
         // SeaBIOS prints on COM1 unless told that the serial console is at port 0.
         Machine::Pc => push(&["-M", "pc", "-fw_cfg", "name=etc/sercon-port,string=0"]),
@@ -106,6 +140,23 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
         "-serial",
         "chardev:con",
     ]);
+    for dir in vm.volumes {
+        let mut fsdev = OsString::from(format!("local,id={},path=", dir.tag));
+        fsdev.push(option_value(dir.path));
+        fsdev.push(",security_model=none");
+        if dir.readonly {
+            fsdev.push(",readonly=on");
+        }
+        args.push("-fsdev".into());
+        args.push(fsdev);
+        args.push("-device".into());
+        args.push(format!("virtio-9p-device,fsdev={0},mount_tag={0}", dir.tag).into());
+    }
+    if let Some(port) = vm.gdb_port {
+        args.push("-gdb".into());
+        args.push(format!("tcp:127.0.0.1:{port}").into());
+        args.push("-S".into());
+    }
     args.push("-kernel".into());
     args.push(vm.kernel.as_os_str().to_owned());
     args.push("-initrd".into());
@@ -137,6 +188,8 @@ mod tests {
             initrd: Path::new("/t/initrd,with,commas"),
             cmdline: b"'console=framed' -- '/a b'",
             console_fd: 7,
+            gdb_port: None,
+            volumes: &[],
         }
     }
 
@@ -150,6 +203,41 @@ mod tests {
              -display none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
              -chardev socket,id=con,fd=7 -serial chardev:con -kernel /t/kernel \
              -initrd /t/initrd,with,commas -append 'console=framed' -- '/a b'"
+        );
+    }
+
+    #[test]
+    fn volumes_and_gdb() {
+        let dirs = [
+            SharedDir {
+                tag: "v0".into(),
+                path: Path::new("/home/me/out,put"),
+                readonly: false,
+            },
+            SharedDir {
+                tag: "v1".into(),
+                path: Path::new("/srv/in"),
+                readonly: true,
+            },
+        ];
+        let mut vm = config(Machine::Microvm);
+        vm.volumes = &dirs;
+        vm.gdb_port = Some(4321);
+        let text: Vec<String> = args(&vm)
+            .iter()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        let text = text.join(" ");
+        assert!(text.starts_with("-M microvm,acpi=off "), "{text}");
+        assert!(
+            text.contains(
+                " -fsdev local,id=v0,path=/home/me/out,,put,security_model=none \
+                 -device virtio-9p-device,fsdev=v0,mount_tag=v0 \
+                 -fsdev local,id=v1,path=/srv/in,security_model=none,readonly=on \
+                 -device virtio-9p-device,fsdev=v1,mount_tag=v1 \
+                 -gdb tcp:127.0.0.1:4321 -S -kernel /t/kernel "
+            ),
+            "{text}"
         );
     }
 

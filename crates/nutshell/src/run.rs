@@ -1,40 +1,51 @@
-//! `nutshell run`: check the program, pack it, boot it in QEMU, relay its I/O, return its
-//! status.
+//! `nutshell run` and `nutshell debug`: check the program, pack it (or the `--rootfs`), boot
+//! it in QEMU, relay its I/O and signals, return its status.
 //!
 //! Threads: the main thread reads the console socket and writes the program's output; one
-//! thread relays host stdin to the guest, starting once the kernel's marker has arrived; one
-//! collects QEMU's own stdout/stderr (shown only when QEMU fails, or with `--log debug`); one
-//! waits for SIGINT/SIGTERM/SIGHUP and kills QEMU.
+//! thread relays host stdin to the guest and one forwards signals, both starting once the
+//! kernel's marker has arrived and writing through one lock, so that an escape sequence is
+//! never split; one collects QEMU's own stdout/stderr (shown only when QEMU fails, or with
+//! `--log debug`); one receives SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2:
+//! before the VM runs they end nutshell (status 128+N); then they are forwarded to the program
+//! as `FF 02 N`, except that a second SIGINT or SIGTERM within [`SECOND_SIGNAL_WINDOW`] of the
+//! first kills QEMU (for a program that ignores them, or a wedged VM). `nutshell debug` adds a
+//! thread that waits for gdb; SIGINT is then gdb's (it interrupts the program) and ignored.
 //!
 //! Temporary files (kernel image, initrd) live in one temporary directory, removed as soon as
 //! the kernel's marker shows that QEMU has loaded them, or else when [`run`] returns, whatever
-//! the outcome.
+//! the outcome. gdb's files (`--gdb`) live in their own directory, kept until [`run`] returns.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::{Handle, Signals};
 
-use crate::cli::{LogLevel, RunArgs};
+use crate::cli::{EnvVar, LogLevel, Machine, RunArgs, DEFAULT_GDB_PORT};
 use crate::cmdline::{push_quoted, KernelCmdline};
-use crate::console::{escape_stdin, Decoder, Event, STDIN_EOF};
+use crate::console::{escape_stdin, signal_input, Decoder, Event, STDIN_EOF};
 use crate::cpio::{CpioError, CpioWriter};
+use crate::gdb::{self, GdbError};
 use crate::program::{self, describe, ProgramError};
-use crate::qemu::{self, QemuError, VmConfig};
+use crate::qemu::{self, QemuError, SharedDir, VmConfig};
+use crate::rootfs::{self, Reporter, RootfsError};
 
 /// How long QEMU may take to stop after the exit record before it is killed.
 pub const EXIT_GRACE: Duration = Duration::from_secs(5);
+/// A second SIGINT or SIGTERM this soon after a forwarded one stops the VM.
+pub const SECOND_SIGNAL_WINDOW: Duration = Duration::from_secs(2);
+/// The signals nutshell forwards to the program.
+pub const FORWARDED_SIGNALS: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
 /// How much of QEMU's own output is kept.
 const QEMU_OUTPUT_KEEP: usize = 64 * 1024;
 /// `128 + SIGPIPE`: the status when nutshell's stdout is closed under it.
@@ -49,6 +60,12 @@ pub enum RunError {
     /// QEMU is missing or the accelerator is unusable (125).
     #[error(transparent)]
     Qemu(#[from] QemuError),
+    /// `--rootfs` cannot be used (125).
+    #[error(transparent)]
+    Rootfs(#[from] RootfsError),
+    /// gdb is missing or cannot start (125).
+    #[error(transparent)]
+    Gdb(#[from] GdbError),
     /// The program could not be packed into the initrd (126).
     #[error("{program}: {error}")]
     Pack {
@@ -56,6 +73,30 @@ pub enum RunError {
         program: String,
         /// The reason.
         error: CpioError,
+    },
+    /// A `--volume` cannot be shared (125).
+    #[error("--volume {spec}: {reason}")]
+    Volume {
+        /// The option's value.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `--volume` with `--machine pc` (125).
+    #[error(
+        "--volume needs --machine microvm: the kernel has no virtio-pci driver yet, and \
+         --machine pc has no virtio-mmio devices"
+    )]
+    VolumeNeedsMicrovm,
+    /// The `--strace=FILE` or `--log-file` file cannot be created (125).
+    #[error("cannot create {path} ({option}): {}", describe(.error))]
+    OutputFile {
+        /// `--strace` or `--log-file`.
+        option: &'static str,
+        /// The file.
+        path: String,
+        /// The error.
+        error: io::Error,
     },
     /// Temporary files could not be created or written (125).
     #[error("cannot create temporary files: {}", describe(.0))]
@@ -90,10 +131,20 @@ impl RunError {
     }
 }
 
+/// Where the signals that `nutshell run` forwards come from.
+pub enum SignalSource {
+    /// This process's own signals (caught while `run` runs).
+    Process,
+    /// Signal numbers sent on a channel (tests).
+    Channel(mpsc::Receiver<i32>),
+    /// None.
+    Ignore,
+}
+
 /// What `nutshell run` takes from and gives to the host: PATH, the standard streams, signal
-/// handling. [`Host::real`] is the process's own; tests substitute their own streams.
+/// handling, the terminal. [`Host::real`] is the process's own; tests substitute their own.
 pub struct Host {
-    /// The value of PATH (PROGRAM without a slash and QEMU are looked up in it).
+    /// The value of PATH (PROGRAM without a slash, QEMU and gdb are looked up in it).
     pub path: Option<OsString>,
     /// Relayed to the program's stdin.
     pub stdin: Box<dyn Read + Send>,
@@ -101,43 +152,111 @@ pub struct Host {
     pub stdout: Box<dyn Write>,
     /// The program's stderr, the kernel's log and strace lines, nutshell's messages.
     pub stderr: Box<dyn Write>,
-    /// Catch SIGINT, SIGTERM and SIGHUP: kill QEMU and return 128 + the signal.
-    pub catch_signals: bool,
+    /// The signals forwarded to the program.
+    pub signals: SignalSource,
     /// How long QEMU may take to stop after the exit record before it is killed.
     pub exit_grace: Duration,
+    /// Whether fds 0, 1 and 2 are terminals (kernel option `tty=`).
+    pub tty: [bool; 3],
+    /// The host's TERM, passed to the program unless `--env TERM=...` is given.
+    pub term: Option<String>,
+    /// The terminal's size (rows, columns), when there is a terminal.
+    pub winsize: Option<(u16, u16)>,
 }
 
 impl Host {
-    /// This process's PATH, stdin, stdout and stderr, with signal handling.
+    /// This process's PATH, stdin, stdout, stderr, signals and terminal.
     pub fn real() -> Self {
+        // SAFETY: isatty only looks at the descriptor number.
+        let tty = [0, 1, 2].map(|fd| unsafe { libc::isatty(fd) } == 1);
         Host {
             path: std::env::var_os("PATH"),
             stdin: Box::new(io::stdin()),
             stdout: Box::new(io::stdout()),
             stderr: Box::new(io::stderr()),
-            catch_signals: true,
+            signals: SignalSource::Process,
             exit_grace: EXIT_GRACE,
+            tty,
+            term: std::env::var("TERM").ok().filter(|t| !t.is_empty()),
+            winsize: terminal_size(tty),
         }
     }
 }
 
-/// Run the program described by `args` on `host`; returns the status nutshell exits with.
+/// The size of the first terminal among stdout, stdin and stderr.
+fn terminal_size(tty: [bool; 3]) -> Option<(u16, u16)> {
+    for fd in [1, 0, 2] {
+        if !tty[fd] {
+            continue;
+        }
+        // SAFETY: TIOCGWINSZ writes one `struct winsize` to the pointer, which points to one.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(fd as i32, libc::TIOCGWINSZ, &mut size) } == 0
+            && size.ws_row > 0
+            && size.ws_col > 0
+        {
+            return Some((size.ws_row, size.ws_col));
+        }
+    }
+    None
+}
+
+/// `nutshell run`: run the program described by `args` on `host`; returns the status
+/// nutshell exits with.
 pub fn run(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunError> {
+    session(args, kernel_image, host, false)
+}
+
+/// `nutshell debug`: `run --gdb` with gdb started on the script, in the foreground.
+pub fn debug(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunError> {
+    session(args, kernel_image, host, true)
+}
+
+/// The program to boot: the initrd and where the program is in it.
+struct Prepared {
+    /// The initrd file.
+    initrd: PathBuf,
+    /// The program's path in the guest, e.g. `/hello`.
+    guest_path: Vec<u8>,
+    /// The program's bytes (for gdb).
+    image: Vec<u8>,
+}
+
+fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Result<u8, RunError> {
     let Host {
         path: path_var,
         stdin,
         stdout,
-        mut stderr,
-        catch_signals,
+        stderr,
+        signals,
         exit_grace,
+        tty,
+        term,
+        winsize,
     } = host;
-    let interrupts = Interrupts::install(catch_signals).map_err(RunError::Console)?;
+    let interrupts = Interrupts::install(signals, debug).map_err(RunError::Console)?;
+    let mut out = Output::open(stdout, stderr, args)?;
     let verbose = args.log >= Some(LogLevel::Debug);
 
-    let path = program::resolve(args.program(), path_var.as_deref())?;
-    let program = program::load(args.program(), &path)?;
+    // A program from the host is checked before anything else (127 and 126 come first).
+    let host_program = match &args.rootfs {
+        None => {
+            let path = program::resolve(args.program(), path_var.as_deref())?;
+            Some(program::load(args.program(), &path)?)
+        }
+        Some(_) => None,
+    };
     let qemu_path = qemu::find(path_var.as_deref())?;
     let accel = qemu::choose_accel(args.accel)?;
+    let gdb_port = match (debug, args.gdb_port()) {
+        (true, port) => Some(port.unwrap_or(DEFAULT_GDB_PORT)),
+        (false, port) => port,
+    };
+    let gdb_path = match debug {
+        true => Some(gdb::find(path_var.as_deref())?),
+        false => None,
+    };
+    let volume_dirs = check_volumes(args)?;
 
     let tmp = tempfile::Builder::new()
         .prefix("nutshell.")
@@ -145,23 +264,143 @@ pub fn run(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunErr
         .map_err(RunError::Temp)?;
     let kernel_path = tmp.path().join("kernel");
     std::fs::write(&kernel_path, kernel_image).map_err(RunError::Temp)?;
-    let initrd_path = tmp.path().join("initrd.cpio");
-    write_initrd(&initrd_path, &program).map_err(|e| match e {
-        CpioError::Io(e) => RunError::Temp(e),
-        error => RunError::Pack {
-            program: args.program().to_string_lossy().into_owned(),
-            error,
-        },
-    })?;
+    let prepared = match (host_program, &args.rootfs) {
+        (Some(program), _) => {
+            let initrd = tmp.path().join("initrd.cpio");
+            write_initrd(&initrd, &program).map_err(|e| match e {
+                CpioError::Io(e) => RunError::Temp(e),
+                error => RunError::Pack {
+                    program: args.program().to_string_lossy().into_owned(),
+                    error,
+                },
+            })?;
+            Prepared {
+                initrd,
+                guest_path: [&b"/"[..], &program.name].concat(),
+                image: program.image,
+            }
+        }
+        (None, Some(source)) => {
+            let cancelled = || interrupts.early();
+            let mut reporter = Reporter::new(&mut out.stderr, tty[2], &cancelled);
+            let started = Instant::now();
+            let (initrd, archive) =
+                match rootfs::prepare(source, tmp.path(), tmp.path(), &mut reporter) {
+                    Err(RootfsError::Interrupted(signal)) => return Ok(128 + signal as u8),
+                    other => other?,
+                };
+            if verbose {
+                let size = std::fs::metadata(&initrd).map_or(0, |m| m.len());
+                out.debug(&format!(
+                    "initrd {}: {} entries, {size} bytes, ready in {:.3} s",
+                    initrd.display(),
+                    archive.len(),
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            let shown = source.display().to_string();
+            let guest_path_var = args
+                .env
+                .iter()
+                .rev()
+                .find(|var| var.key == "PATH")
+                .map_or(rootfs::DEFAULT_GUEST_PATH, |var| var.value.as_str());
+            let found = rootfs::find_program(
+                &archive,
+                args.program(),
+                args.workdir.as_deref(),
+                guest_path_var.as_bytes(),
+                &shown,
+            )?;
+            Prepared {
+                initrd,
+                guest_path: found.path,
+                image: found.image,
+            }
+        }
+        (None, None) => unreachable!("a program comes from the host or from --rootfs"),
+    };
 
-    let mut guest_path = b"/".to_vec();
-    guest_path.extend_from_slice(&program.name);
+    // gdb's files: the kernel, the program, the script.
+    let gdb_files = match gdb_port {
+        Some(port) => {
+            let dir = tempfile::Builder::new()
+                .prefix("nutshell-gdb.")
+                .tempdir()
+                .map_err(RunError::Temp)?;
+            let plan =
+                elf_loader::parse(&prepared.image).map_err(|error| ProgramError::NotRunnable {
+                    program: args.program().to_string_lossy().into_owned(),
+                    error,
+                })?;
+            let name = prepared
+                .guest_path
+                .rsplit(|&b| b == b'/')
+                .next()
+                .unwrap_or_default();
+            // Where a dynamic program's libraries are on the host: the host's own files, the
+            // --rootfs directory; a tar or cpio's are not at hand.
+            let sysroot = match &args.rootfs {
+                None => Some(PathBuf::new()),
+                Some(source) if source.is_dir() => std::fs::canonicalize(source).ok(),
+                Some(_) => None,
+            };
+            let script = gdb::write_files(
+                dir.path(),
+                kernel_image,
+                name,
+                &prepared.image,
+                &plan,
+                port,
+                sysroot.as_deref(),
+            )
+            .map_err(RunError::Temp)?;
+            Some((dir, script, port))
+        }
+        None => None,
+    };
+
+    let mut env: Vec<EnvVar> = args.env.clone();
+    if let Some(term) = term {
+        if !env.iter().any(|var| var.key == "TERM") {
+            env.push(EnvVar {
+                key: "TERM".into(),
+                value: term,
+            });
+        }
+    }
+    let volumes: Vec<SharedDir<'_>> = args
+        .volumes
+        .iter()
+        .zip(&volume_dirs)
+        .enumerate()
+        .map(|(i, (volume, path))| SharedDir {
+            tag: format!("v{i}"),
+            path,
+            readonly: volume.readonly,
+        })
+        .collect();
     let cmdline = KernelCmdline {
-        strace: args.strace,
+        tty,
+        winsize: winsize.filter(|_| tty.iter().any(|&t| t)),
+        strace: args.tracing(),
+        strace_summary: args.strace_summary,
+        strict: args.strict,
         log: args.log,
-        env: &args.env,
+        load_base: gdb_port.map(|_| gdb::LOAD_BASE),
+        workdir: args.workdir.as_deref(),
+        volumes: args
+            .volumes
+            .iter()
+            .zip(&volumes)
+            .map(|(volume, shared)| {
+                let ro = if volume.readonly { ":ro" } else { "" };
+                format!("{}:{}{ro}", shared.tag, volume.guest)
+            })
+            .collect(),
+        env: &env,
         argv0: args.program().as_bytes(),
-        path: &guest_path,
+        path: &prepared.guest_path,
         args: args.args().iter().map(|a| a.as_bytes()).collect(),
     }
     .to_bytes();
@@ -172,72 +411,187 @@ pub fn run(args: &RunArgs, kernel_image: &[u8], host: Host) -> Result<u8, RunErr
         accel,
         mem: args.mem,
         kernel: &kernel_path,
-        initrd: &initrd_path,
+        initrd: &prepared.initrd,
         cmdline: &cmdline,
         console_fd: guest_end.as_raw_fd(),
+        gdb_port,
+        volumes: &volumes,
     });
     if verbose {
-        let _ = writeln!(stderr, "nutshell: {}", shell_line(&qemu_path, &qemu_args));
+        out.debug(&shell_line(&qemu_path, &qemu_args));
     }
-    if let Some(signal) = interrupts.received() {
-        return Ok(128 + signal);
+    if let Some(signal) = interrupts.early() {
+        return Ok(128 + signal as u8);
     }
 
     let (child, qemu_output) = spawn_qemu(&qemu_path, &qemu_args, &guest_end)?;
     drop(guest_end); // QEMU has it; the socket reads EOF when QEMU exits.
     let vm = Vm::new(child);
-    interrupts.watch(vm.clone());
+    let (forward, forwarded) = mpsc::channel::<u8>();
+    if let Some(signal) = interrupts.start(vm.clone(), forward) {
+        vm.kill();
+        let _ = vm.wait();
+        return Ok(128 + signal as u8);
+    }
 
-    let stdin_sink = console.try_clone().map_err(RunError::Console)?;
-    let (synced, wait_for_sync) = mpsc::channel();
+    let writer = Arc::new(Mutex::new(console.try_clone().map_err(RunError::Console)?));
+    let (stdin_go, stdin_wait) = mpsc::channel::<()>();
+    let stdin_sink = Arc::clone(&writer);
     thread::spawn(move || {
-        // Bytes sent before the marker could be lost when the kernel resets the UART.
-        if wait_for_sync.recv().is_ok() {
-            relay_stdin(stdin, stdin_sink);
+        // Bytes sent before the marker could be lost when the kernel sets up the UART.
+        if stdin_wait.recv().is_ok() {
+            if debug {
+                // gdb has the terminal: the program's stdin is empty.
+                let _ = lock(&stdin_sink).write_all(&STDIN_EOF);
+            } else {
+                relay_stdin(stdin, &stdin_sink);
+            }
+        }
+    });
+    let (signals_go, signals_wait) = mpsc::channel::<()>();
+    let signal_sink = Arc::clone(&writer);
+    thread::spawn(move || {
+        if signals_wait.recv().is_ok() {
+            for signal in forwarded {
+                if lock(&signal_sink).write_all(&signal_input(signal)).is_err() {
+                    return; // QEMU is gone
+                }
+            }
         }
     });
 
-    let mut sink = OutputSink {
-        stdout,
-        stderr,
-        exit: None,
-        stdout_error: None,
-    };
+    let mut gdb_thread = None;
+    if let Some((_, script, port)) = &gdb_files {
+        match &gdb_path {
+            Some(gdb_path) => {
+                if verbose {
+                    out.debug(&format!(
+                        "starting {} -q -x {}",
+                        gdb_path.display(),
+                        script.display()
+                    ));
+                }
+                let spawned = Command::new(gdb_path).arg("-q").arg("-x").arg(script).spawn();
+                let mut child = match spawned {
+                    Ok(child) => child,
+                    Err(e) => {
+                        vm.kill();
+                        let _ = vm.wait();
+                        return Err(GdbError::Spawn(e).into());
+                    }
+                };
+                let vm = vm.clone();
+                gdb_thread = Some(thread::spawn(move || {
+                    let status = child.wait();
+                    // The debugging session is over: so is the VM.
+                    vm.kill();
+                    status
+                }));
+            }
+            None => out.message(&format!(
+                "gdb script: {}\nnutshell: the VM waits for gdb on 127.0.0.1:{port}: run gdb -q -x {}",
+                script.display(),
+                script.display()
+            )),
+        }
+    }
+
     // Once the kernel speaks, QEMU has long read the kernel image and the initrd: remove them
     // then, so that even a `kill -9` of nutshell leaves nothing behind.
     let on_marker = move || {
-        let _ = synced.send(());
+        let _ = stdin_go.send(());
+        let _ = signals_go.send(());
         drop(tmp);
     };
-    let relayed = relay_console(&console, &vm, &mut sink, exit_grace, on_marker);
-    if relayed.is_err() || interrupts.received().is_some() {
+    let relayed = relay_console(&console, &vm, &mut out, exit_grace, on_marker);
+    if relayed.is_err() {
         vm.kill();
     }
     let qemu_status = vm.wait();
+    interrupts.finish();
     let qemu_output = qemu_output.join().unwrap_or_default();
+    let gdb_status = gdb_thread.map(|thread| thread.join());
     let relayed = relayed?;
+    drop(gdb_files);
 
-    if let Some(signal) = interrupts.received() {
-        return Ok(128 + signal);
+    if let Some(signal) = interrupts.stopped() {
+        out.message(&format!(
+            "stopped the VM: a second {} within {} s",
+            signal_name(signal),
+            SECOND_SIGNAL_WINDOW.as_secs()
+        ));
+        out.finish();
+        return Ok(128 + signal as u8);
     }
-    if let Some(error) = sink.stdout_error {
+    if let Some(error) = out.stdout_error.take() {
+        out.finish();
         return match error.kind() {
             io::ErrorKind::BrokenPipe => Ok(STATUS_SIGPIPE),
             _ => Err(RunError::Stdout(error)),
         };
     }
     if verbose && !qemu_output.is_empty() {
-        let _ = sink.stderr.write_all(&qemu_output);
+        out.debug_raw(&qemu_output);
     }
-    match sink.exit {
-        Some(status) => Ok(status),
-        None => Err(no_exit_status(qemu_status, &qemu_output, &relayed)),
+    out.finish();
+    match (out.exit, gdb_status) {
+        (Some(status), _) => Ok(status),
+        // gdb ended the session before the program ended: gdb's status.
+        (None, Some(Ok(Ok(status)))) => Ok(status.code().map_or(1, |c| c as u8)),
+        _ => Err(no_exit_status(qemu_status, &qemu_output, &relayed)),
+    }
+}
+
+/// The canonical host directories of the `--volume`s, checked.
+fn check_volumes(args: &RunArgs) -> Result<Vec<PathBuf>, RunError> {
+    if args.volumes.is_empty() {
+        return Ok(Vec::new());
+    }
+    if args.machine == Machine::Pc {
+        return Err(RunError::VolumeNeedsMicrovm);
+    }
+    let mut dirs = Vec::new();
+    for (i, volume) in args.volumes.iter().enumerate() {
+        let spec = format!(
+            "{}:{}{}",
+            volume.host.display(),
+            volume.guest,
+            if volume.readonly { ":ro" } else { "" }
+        );
+        let fail = |reason: String| RunError::Volume {
+            spec: spec.clone(),
+            reason,
+        };
+        let host = volume.host.display();
+        let dir = std::fs::canonicalize(&volume.host)
+            .map_err(|e| fail(format!("{host}: {}", describe(&e))))?;
+        if !dir.is_dir() {
+            return Err(fail(format!("{host}: not a directory")));
+        }
+        if args.volumes[..i].iter().any(|v| v.guest == volume.guest) {
+            return Err(fail(format!("{} is already a volume", volume.guest)));
+        }
+        dirs.push(dir);
+    }
+    Ok(dirs)
+}
+
+/// `SIGINT` for 2, and so on.
+fn signal_name(signal: i32) -> String {
+    match signal {
+        SIGINT => "SIGINT".into(),
+        SIGTERM => "SIGTERM".into(),
+        SIGHUP => "SIGHUP".into(),
+        SIGQUIT => "SIGQUIT".into(),
+        SIGUSR1 => "SIGUSR1".into(),
+        SIGUSR2 => "SIGUSR2".into(),
+        other => format!("signal {other}"),
     }
 }
 
 /// Pack the program as `/<name>`, mode 0755.
 fn write_initrd(path: &Path, program: &program::Program) -> Result<(), CpioError> {
-    let file = std::fs::File::create(path)?;
+    let file = File::create(path)?;
     let mut cpio = CpioWriter::new(BufWriter::new(file));
     cpio.file(&program.name, 0o755, program.mtime, &program.image)?;
     let mut out = cpio.finish()?;
@@ -246,7 +600,7 @@ fn write_initrd(path: &Path, program: &program::Program) -> Result<(), CpioError
 }
 
 /// Start QEMU in its own process group (so a terminal's Ctrl-C reaches only nutshell, which
-/// then stops QEMU), with `guest_end` inherited, stdin from /dev/null and stdout + stderr
+/// forwards it), with `guest_end` inherited, stdin from /dev/null and stdout + stderr
 /// collected by a thread.
 fn spawn_qemu(
     qemu_path: &Path,
@@ -303,8 +657,13 @@ fn collect_tail(mut reader: impl Read, keep: usize) -> Vec<u8> {
     }
 }
 
-/// Host stdin → guest, escaped; `FF 01` at end of file (or on a read error).
-fn relay_stdin(mut stdin: Box<dyn Read + Send>, mut sink: UnixStream) {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Host stdin → guest, escaped; `FF 01` at end of file (or on a read error). Each chunk is
+/// written under the lock it shares with the signal forwarder.
+fn relay_stdin(mut stdin: Box<dyn Read + Send>, sink: &Mutex<UnixStream>) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut escaped = Vec::with_capacity(2 * buf.len());
     loop {
@@ -313,7 +672,7 @@ fn relay_stdin(mut stdin: Box<dyn Read + Send>, mut sink: UnixStream) {
             Ok(n) => {
                 escaped.clear();
                 escape_stdin(&buf[..n], &mut escaped);
-                if sink.write_all(&escaped).is_err() {
+                if lock(sink).write_all(&escaped).is_err() {
                     return; // QEMU is gone
                 }
             }
@@ -321,16 +680,16 @@ fn relay_stdin(mut stdin: Box<dyn Read + Send>, mut sink: UnixStream) {
             Err(_) => break,
         }
     }
-    let _ = sink.write_all(&STDIN_EOF);
+    let _ = lock(sink).write_all(&STDIN_EOF);
 }
 
-/// Guest console → `sink` until QEMU closes the socket (or, after the exit record, until
+/// Guest console → `out` until QEMU closes the socket (or, after the exit record, until
 /// `grace` passes; or until stdout fails); `on_marker` runs when the marker arrives. Returns
 /// the decoder, for diagnostics.
 fn relay_console(
     mut console: &UnixStream,
     vm: &Vm,
-    sink: &mut OutputSink,
+    out: &mut Output,
     grace: Duration,
     on_marker: impl FnOnce(),
 ) -> Result<Decoder, RunError> {
@@ -344,7 +703,7 @@ fn relay_console(
             // before the close is still delivered first).
             Ok(0) => break,
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
-            Ok(n) => decoder.feed(&buf[..n], &mut |event| sink.event(event)),
+            Ok(n) => decoder.feed(&buf[..n], &mut |event| out.event(event)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e)
                 if grace_started
@@ -363,11 +722,11 @@ fn relay_console(
                 on_marker();
             }
         }
-        if sink.stdout_error.is_some() {
+        if out.stdout_error.is_some() {
             vm.kill();
             break;
         }
-        if sink.exit.is_some() && !grace_started {
+        if out.exit.is_some() && !grace_started {
             grace_started = true;
             console
                 .set_read_timeout(Some(grace))
@@ -377,15 +736,86 @@ fn relay_console(
     Ok(decoder)
 }
 
-/// Where console events go.
-struct OutputSink {
+/// Where console events and nutshell's messages go: the program's stdout and stderr, the
+/// kernel log (stderr or `--log-file`), the trace (stderr or `--strace=FILE`).
+struct Output {
     stdout: Box<dyn Write>,
     stderr: Box<dyn Write>,
+    log_file: Option<BufWriter<File>>,
+    trace_file: Option<BufWriter<File>>,
     exit: Option<u8>,
     stdout_error: Option<io::Error>,
 }
 
-impl OutputSink {
+impl Output {
+    /// Create the `--strace=FILE` and `--log-file` files.
+    fn open(
+        stdout: Box<dyn Write>,
+        stderr: Box<dyn Write>,
+        args: &RunArgs,
+    ) -> Result<Self, RunError> {
+        let create = |option: &'static str, path: &Path| {
+            File::create(path)
+                .map(BufWriter::new)
+                .map_err(|error| RunError::OutputFile {
+                    option,
+                    path: path.display().to_string(),
+                    error,
+                })
+        };
+        let log_file = args
+            .log_file
+            .as_deref()
+            .map(|path| create("--log-file", path))
+            .transpose()?;
+        let trace_file = args
+            .strace_file()
+            .map(|path| create("--strace", path))
+            .transpose()?;
+        Ok(Output {
+            stdout,
+            stderr,
+            log_file,
+            trace_file,
+            exit: None,
+            stdout_error: None,
+        })
+    }
+
+    /// A message for the user, on stderr: `nutshell: TEXT`.
+    fn message(&mut self, text: &str) {
+        let _ = writeln!(self.stderr, "nutshell: {text}");
+    }
+
+    /// One of nutshell's debug lines, on the log: `nutshell: TEXT`.
+    fn debug(&mut self, text: &str) {
+        self.log_line(format!("nutshell: {text}").as_bytes());
+    }
+
+    /// Bytes for the log as they are (QEMU's messages).
+    fn debug_raw(&mut self, bytes: &[u8]) {
+        let _ = match &mut self.log_file {
+            Some(file) => file.write_all(bytes),
+            None => self.stderr.write_all(bytes),
+        };
+    }
+
+    fn log_line(&mut self, line: &[u8]) {
+        let sink: &mut dyn Write = match &mut self.log_file {
+            Some(file) => file,
+            None => &mut self.stderr,
+        };
+        let _ = sink.write_all(line).and_then(|()| sink.write_all(b"\n"));
+    }
+
+    fn trace_line(&mut self, line: &[u8]) {
+        let sink: &mut dyn Write = match &mut self.trace_file {
+            Some(file) => file,
+            None => &mut self.stderr,
+        };
+        let _ = sink.write_all(line).and_then(|()| sink.write_all(b"\n"));
+    }
+
     fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Stdout(bytes) => {
@@ -403,12 +833,8 @@ impl OutputSink {
             Event::Stderr(bytes) => {
                 let _ = self.stderr.write_all(bytes);
             }
-            Event::Log(line) | Event::Trace(line) => {
-                let _ = self
-                    .stderr
-                    .write_all(line)
-                    .and_then(|()| self.stderr.write_all(b"\n"));
-            }
+            Event::Log(line) => self.log_line(line),
+            Event::Trace(line) => self.trace_line(line),
             Event::Exit(status) => {
                 self.exit.get_or_insert(status);
             }
@@ -421,6 +847,17 @@ impl OutputSink {
             }
             Event::Unknown { .. } => {} // a newer kernel's frame: skipped
         }
+    }
+
+    /// Flush the files.
+    fn finish(&mut self) {
+        for file in [&mut self.log_file, &mut self.trace_file]
+            .into_iter()
+            .flatten()
+        {
+            let _ = file.flush();
+        }
+        let _ = self.stderr.flush();
     }
 }
 
@@ -524,57 +961,127 @@ impl Vm {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP while `nutshell run` runs: remember the signal, kill QEMU.
+/// What the signal thread knows and does.
+#[derive(Default)]
+struct SignalState {
+    /// The VM, while it runs.
+    vm: Option<Vm>,
+    /// To the forwarding thread.
+    forward: Option<mpsc::Sender<u8>>,
+    /// A signal that came before the VM ran: nutshell stops.
+    early: Option<i32>,
+    /// The signal for which QEMU was killed (the second within the window).
+    stopped: Option<i32>,
+    /// When the last SIGINT or SIGTERM was forwarded.
+    last_stop: Option<Instant>,
+    /// `nutshell debug`: SIGINT belongs to gdb.
+    debug: bool,
+    /// The VM is gone: signals are ignored.
+    done: bool,
+}
+
+impl SignalState {
+    fn on_signal(&mut self, signal: i32) {
+        if self.done || (self.debug && signal == SIGINT) {
+            return;
+        }
+        let Some(vm) = &self.vm else {
+            self.early.get_or_insert(signal);
+            return;
+        };
+        let stop = signal == SIGINT || signal == SIGTERM;
+        if stop
+            && self
+                .last_stop
+                .is_some_and(|at| at.elapsed() < SECOND_SIGNAL_WINDOW)
+        {
+            self.stopped.get_or_insert(signal);
+            vm.kill();
+            return;
+        }
+        if stop {
+            self.last_stop = Some(Instant::now());
+        }
+        if let (Some(forward), Ok(number)) = (&self.forward, u8::try_from(signal)) {
+            let _ = forward.send(number);
+        }
+    }
+}
+
+/// The signals of `nutshell run`: caught from the start, forwarded once the VM runs.
 struct Interrupts {
-    signal: Arc<AtomicI32>,
-    vm: Arc<Mutex<Option<Vm>>>,
-    handle: Handle,
+    state: Arc<Mutex<SignalState>>,
+    handle: Option<Handle>,
 }
 
 impl Interrupts {
-    /// Start the signal thread (with `catch` false, only the bookkeeping, for tests).
-    fn install(catch: bool) -> io::Result<Self> {
-        let signal_list: &[i32] = if catch {
-            &[SIGINT, SIGTERM, SIGHUP]
-        } else {
-            &[]
-        };
-        let mut signals = Signals::new(signal_list)?;
-        let handle = signals.handle();
-        let signal = Arc::new(AtomicI32::new(0));
-        let vm: Arc<Mutex<Option<Vm>>> = Arc::new(Mutex::new(None));
-        let (seen, target) = (Arc::clone(&signal), Arc::clone(&vm));
-        thread::spawn(move || {
-            for sig in signals.forever() {
-                seen.store(sig, Ordering::SeqCst);
-                if let Some(vm) = &*target.lock().unwrap_or_else(PoisonError::into_inner) {
-                    vm.kill();
-                }
+    /// Start the signal thread.
+    fn install(source: SignalSource, debug: bool) -> io::Result<Self> {
+        let state = Arc::new(Mutex::new(SignalState {
+            debug,
+            ..SignalState::default()
+        }));
+        let target = Arc::clone(&state);
+        let handle = match source {
+            SignalSource::Process => {
+                let mut signals = Signals::new(FORWARDED_SIGNALS)?;
+                let handle = signals.handle();
+                thread::spawn(move || {
+                    for signal in signals.forever() {
+                        lock(&target).on_signal(signal);
+                    }
+                });
+                Some(handle)
             }
-        });
-        Ok(Interrupts { signal, vm, handle })
+            SignalSource::Channel(receiver) => {
+                thread::spawn(move || {
+                    for signal in receiver {
+                        lock(&target).on_signal(signal);
+                    }
+                });
+                None
+            }
+            SignalSource::Ignore => None,
+        };
+        Ok(Interrupts { state, handle })
     }
 
-    /// Kill `vm` on a signal; at once if one already came.
-    fn watch(&self, vm: Vm) {
-        *self.vm.lock().unwrap_or_else(PoisonError::into_inner) = Some(vm.clone());
-        if self.received().is_some() {
-            vm.kill();
-        }
+    /// The signal received before the VM started, if any.
+    fn early(&self) -> Option<i32> {
+        lock(&self.state).early
     }
 
-    /// The signal received, if any.
-    fn received(&self) -> Option<u8> {
-        match self.signal.load(Ordering::SeqCst) {
-            0 => None,
-            sig => u8::try_from(sig).ok(),
+    /// The VM runs: forward signals to `forward`, kill `vm` on a second one. Returns the
+    /// signal that came before, if one did (the caller stops).
+    fn start(&self, vm: Vm, forward: mpsc::Sender<u8>) -> Option<i32> {
+        let mut state = lock(&self.state);
+        if state.early.is_some() {
+            return state.early;
         }
+        state.vm = Some(vm);
+        state.forward = Some(forward);
+        None
+    }
+
+    /// The VM is gone.
+    fn finish(&self) {
+        let mut state = lock(&self.state);
+        state.done = true;
+        state.vm = None;
+        state.forward = None; // ends the forwarding thread
+    }
+
+    /// The signal for which QEMU was killed.
+    fn stopped(&self) -> Option<i32> {
+        lock(&self.state).stopped
     }
 }
 
 impl Drop for Interrupts {
     fn drop(&mut self) {
-        self.handle.close();
+        if let Some(handle) = &self.handle {
+            handle.close();
+        }
     }
 }
 
@@ -603,16 +1110,28 @@ mod tests {
     }
 
     /// Run `nutshell run ARGV...` with a fake `qemu-system-x86_64`: a bash script that saves
-    /// its -append and -initrd in `dir`, then runs `body` with `$fd` = the console socket.
+    /// its arguments (one per line) in `dir/args`, its -append and -initrd in `dir`, then runs
+    /// `body` with `$fd` = the console socket.
     fn run_fake_qemu(
         dir: &Path,
         body: &str,
         argv: &[&str],
         stdin: &'static [u8],
     ) -> (Result<u8, RunError>, Captured, Captured) {
+        fake_qemu_session(dir, body, argv, stdin, SignalSource::Ignore)
+    }
+
+    fn fake_qemu_session(
+        dir: &Path,
+        body: &str,
+        argv: &[&str],
+        stdin: &'static [u8],
+        signals: SignalSource,
+    ) -> (Result<u8, RunError>, Captured, Captured) {
         let script = format!(
             "#!/bin/bash\n\
              if [ \"$1\" = --probe ]; then exit 0; fi\n\
+             printf '%s\\n' \"$@\" > '{dir}/args'\n\
              while [ $# -gt 0 ]; do\n\
                case \"$1\" in\n\
                  -chardev) fd=${{2##*fd=}}; shift;;\n\
@@ -652,10 +1171,335 @@ mod tests {
             stdin: Box::new(stdin),
             stdout: Box::new(stdout.clone()),
             stderr: Box::new(stderr.clone()),
-            catch_signals: false,
+            signals,
             exit_grace: Duration::from_millis(300),
+            tty: [false; 3],
+            term: None,
+            winsize: None,
         };
         (run(&args, b"fake kernel", host), stdout, stderr)
+    }
+
+    /// The path of this test binary (a valid ELF) and its name.
+    fn test_program() -> (String, String) {
+        let exe = std::env::current_exe().expect("current_exe");
+        let name = exe
+            .file_name()
+            .expect("name")
+            .to_str()
+            .expect("UTF-8")
+            .to_owned();
+        (exe.to_str().expect("UTF-8 path").to_owned(), name)
+    }
+
+    /// Wait until `path` exists (the fake QEMU's sign that it runs).
+    fn wait_for(path: &Path) {
+        let start = std::time::Instant::now();
+        while !path.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{path:?} never appeared"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn signals_are_forwarded_as_ff_02_n() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display().to_string();
+        let (exe, _) = test_program();
+        // The fake kernel: marker, then it reads two signal escapes and reports 130.
+        let body = format!(
+            "printf '\\0NUTSHL\\n' >&$fd; touch '{d}/started'; head -c 8 <&$fd > '{d}/input'; \
+             printf '\\x05\\x08\\x00exit 130' >&$fd"
+        );
+        let (send, receive) = mpsc::channel();
+        let sender = {
+            let started = dir.path().join("started");
+            thread::spawn(move || {
+                wait_for(&started);
+                send.send(SIGTERM).expect("send");
+                thread::sleep(Duration::from_millis(2100));
+                // Not a second SIGINT/SIGTERM within 2 s: forwarded too.
+                send.send(SIGINT).expect("send");
+            })
+        };
+        let (result, _, stderr) = fake_qemu_session(
+            dir.path(),
+            &body,
+            &[&exe],
+            b"",
+            SignalSource::Channel(receive),
+        );
+        sender.join().expect("sender");
+        assert_eq!(result.expect("runs"), 130, "{}", stderr.text());
+        // stdin is empty: its EOF escape comes somewhere, never inside a signal's escape.
+        let input = std::fs::read(dir.path().join("input")).expect("input");
+        let mut seen = Vec::new();
+        let mut rest = &input[..];
+        while !rest.is_empty() {
+            match rest {
+                [0xFF, 0x01, tail @ ..] => {
+                    seen.push("eof".to_string());
+                    rest = tail;
+                }
+                [0xFF, 0x02, n, tail @ ..] => {
+                    seen.push(format!("signal {n}"));
+                    rest = tail;
+                }
+                _ => panic!("unexpected input {input:x?}"),
+            }
+        }
+        seen.retain(|e| e != "eof");
+        assert_eq!(seen, ["signal 15", "signal 2"], "{input:x?}");
+    }
+
+    #[test]
+    fn a_second_interrupt_stops_the_vm() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display().to_string();
+        let (exe, _) = test_program();
+        let body = format!("printf '\\0NUTSHL\\n' >&$fd; touch '{d}/started'; exec sleep 30");
+        let (send, receive) = mpsc::channel();
+        let started = dir.path().join("started");
+        let sender = thread::spawn(move || {
+            wait_for(&started);
+            send.send(SIGINT).expect("send");
+            thread::sleep(Duration::from_millis(100));
+            send.send(SIGINT).expect("send");
+        });
+        let begin = std::time::Instant::now();
+        let (result, _, stderr) = fake_qemu_session(
+            dir.path(),
+            &body,
+            &[&exe],
+            b"",
+            SignalSource::Channel(receive),
+        );
+        sender.join().expect("sender");
+        assert_eq!(result.expect("status"), 130);
+        assert!(begin.elapsed() < Duration::from_secs(20));
+        assert_eq!(
+            stderr.text(),
+            "nutshell: stopped the VM: a second SIGINT within 2 s\n"
+        );
+    }
+
+    #[test]
+    fn a_signal_before_the_vm_starts_ends_nutshell() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (exe, _) = test_program();
+        let (send, receive) = mpsc::channel();
+        send.send(SIGTERM).expect("send");
+        // Give the signal thread time to record it.
+        let (result, _, _) = fake_qemu_session(
+            dir.path(),
+            "sleep 0.5; exit 0",
+            &[&exe],
+            b"",
+            SignalSource::Channel(receive),
+        );
+        // Either it was seen before QEMU started (143) or QEMU ran and stopped without an
+        // exit record; the channel thread is fast, so it is 143 in practice.
+        assert_eq!(result.expect("interrupted"), 143);
+    }
+
+    #[test]
+    fn trace_and_log_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (exe, _) = test_program();
+        let trace = dir.path().join("trace.txt");
+        let log = dir.path().join("log.txt");
+        let body = r"printf '\0NUTSHL\n' >&$fd
+printf '\x01\x03\x00out' >&$fd
+printf '\x03\x0d\x00nutshell: log' >&$fd
+printf '\x04\x07\x00write()' >&$fd
+printf '\x05\x06\x00exit 0' >&$fd
+echo 'qemu: note' >&2";
+        let strace = format!("--strace={}", trace.display());
+        let log_file = log.display().to_string();
+        let (result, stdout, stderr) = run_fake_qemu(
+            dir.path(),
+            body,
+            &[
+                &strace,
+                "--strace-summary",
+                "--strict",
+                "--log",
+                "debug",
+                "--log-file",
+                &log_file,
+                &exe,
+            ],
+            b"",
+        );
+        assert_eq!(result.expect("runs"), 0);
+        assert_eq!(stdout.text(), "out");
+        assert_eq!(stderr.text(), "", "everything went to the files");
+        assert_eq!(std::fs::read_to_string(&trace).expect("trace"), "write()\n");
+        let log = std::fs::read_to_string(&log).expect("log");
+        assert!(
+            log.starts_with("nutshell: "),
+            "the QEMU command line: {log}"
+        );
+        assert!(log.contains(" -M microvm "), "{log}");
+        assert!(log.contains("\nnutshell: log\nqemu: note\n"), "{log}");
+        let append = std::fs::read_to_string(dir.path().join("append")).expect("append");
+        assert!(
+            append.starts_with(
+                "'console=framed' 'tty=' 'strace' 'strace-summary' 'strict' 'log=debug' 'argv0="
+            ),
+            "{append}"
+        );
+
+        // An output file that cannot be created.
+        let (result, _, _) = run_fake_qemu(
+            dir.path(),
+            "exit 1",
+            &["--strace=/nonexistent/dir/t", &exe],
+            b"",
+        );
+        let error = result.expect_err("no such directory");
+        assert_eq!(error.status(), 125);
+        assert_eq!(
+            error.to_string(),
+            "cannot create /nonexistent/dir/t (--strace): no such file or directory"
+        );
+    }
+
+    #[test]
+    fn gdb_volumes_and_workdir_options() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (exe, name) = test_program();
+        let shared = dir.path().join("shared,dir");
+        std::fs::create_dir(&shared).expect("mkdir");
+        let volume = format!("{}:/data", shared.display());
+        let volume_ro = format!("{}:/in:ro", shared.display());
+        let body = "printf '\\0NUTSHL\\n\\x05\\x06\\x00exit 0' >&$fd";
+        let (result, _, stderr) = run_fake_qemu(
+            dir.path(),
+            body,
+            &[
+                "--gdb=4567",
+                "--volume",
+                &volume,
+                "--volume",
+                &volume_ro,
+                "--workdir",
+                "/data",
+                &exe,
+            ],
+            b"",
+        );
+        assert_eq!(result.expect("runs"), 0);
+        let args = std::fs::read_to_string(dir.path().join("args")).expect("args");
+        let args: Vec<&str> = args.lines().collect();
+        assert_eq!(args[..2], ["-M", "microvm,acpi=off"]);
+        let fsdev = format!(
+            "local,id=v0,path={},security_model=none",
+            shared.display().to_string().replace(',', ",,")
+        );
+        assert!(args.contains(&fsdev.as_str()), "{args:?}");
+        assert!(
+            args.contains(&"virtio-9p-device,fsdev=v1,mount_tag=v1"),
+            "{args:?}"
+        );
+        assert!(args
+            .windows(3)
+            .any(|w| w == ["-gdb", "tcp:127.0.0.1:4567", "-S"]));
+        let append = std::fs::read_to_string(dir.path().join("append")).expect("append");
+        assert_eq!(
+            append,
+            format!(
+                "'console=framed' 'tty=' 'load_base=0x555555554000' 'workdir=/data' \
+                 'volume=v0:/data' 'volume=v1:/in:ro' 'argv0={exe}' -- '/{name}'"
+            )
+        );
+        // The script's path is printed, and the script is gone with nutshell.
+        let stderr = stderr.text();
+        let script = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("nutshell: gdb script: "))
+            .unwrap_or_else(|| panic!("no script path: {stderr}"));
+        assert!(
+            stderr.contains("waits for gdb on 127.0.0.1:4567: run gdb -q -x "),
+            "{stderr}"
+        );
+        assert!(
+            !Path::new(script).exists(),
+            "the gdb files are removed at exit"
+        );
+
+        // --volume errors.
+        let missing = format!("{}/none:/x", dir.path().display());
+        let (result, _, _) =
+            run_fake_qemu(dir.path(), "exit 1", &["--volume", &missing, &exe], b"");
+        let error = result.expect_err("missing host dir");
+        assert!(
+            error
+                .to_string()
+                .ends_with("/none: no such file or directory"),
+            "{error}"
+        );
+        let (result, _, _) = run_fake_qemu(
+            dir.path(),
+            "exit 1",
+            &["--machine", "pc", "--volume", &volume, &exe],
+            b"",
+        );
+        assert!(matches!(result, Err(RunError::VolumeNeedsMicrovm)));
+    }
+
+    #[test]
+    fn rootfs_program_lookup() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (exe, _) = test_program();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("usr/bin")).expect("mkdir");
+        std::fs::create_dir_all(root.join("app")).expect("mkdir");
+        std::fs::copy(&exe, root.join("usr/bin/tool")).expect("copy");
+        let rootfs = root.display().to_string();
+        let body = "printf '\\0NUTSHL\\n\\x05\\x06\\x00exit 0' >&$fd";
+        let (result, _, stderr) = run_fake_qemu(
+            dir.path(),
+            body,
+            &["--rootfs", &rootfs, "--workdir", "/app", "tool", "x"],
+            b"",
+        );
+        assert_eq!(result.expect("runs"), 0, "{}", stderr.text());
+        let append = std::fs::read_to_string(dir.path().join("append")).expect("append");
+        assert!(
+            append.ends_with("'workdir=/app' 'argv0=tool' -- '/usr/bin/tool' 'x'"),
+            "{append}"
+        );
+        // The initrd is the tree, with nothing from the host added.
+        let initrd = std::fs::read(dir.path().join("initrd")).expect("initrd");
+        let text = String::from_utf8_lossy(&initrd);
+        assert!(text.contains("usr/bin/tool\0") && text.contains("app\0"));
+
+        let (result, _, _) = run_fake_qemu(
+            dir.path(),
+            "exit 1",
+            &["--rootfs", &rootfs, "/bin/nope"],
+            b"",
+        );
+        let error = result.expect_err("not in the rootfs");
+        assert_eq!(error.status(), 127);
+        assert_eq!(
+            error.to_string(),
+            format!("/bin/nope: not found in the root file system {rootfs}")
+        );
+        let (result, _, _) = run_fake_qemu(
+            dir.path(),
+            "exit 1",
+            &["--rootfs", "/nonexistent", "tool"],
+            b"",
+        );
+        assert_eq!(
+            result.expect_err("missing").to_string(),
+            "--rootfs /nonexistent: no such file or directory"
+        );
     }
 
     /// The full pipeline against a fake QEMU speaking the framed protocol.
@@ -697,7 +1541,7 @@ exit 85";
         assert_eq!(
             append,
             format!(
-                "'console=framed' 'strace' 'env=A=b c' 'argv0={exe}' -- '/{name}' 'x' \
+                "'console=framed' 'tty=' 'strace' 'env=A=b c' 'argv0={exe}' -- '/{name}' 'x' \
                  'it'\\''s' '--'"
             )
         );

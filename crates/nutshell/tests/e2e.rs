@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use std::ffi::OsStr;
-use std::fs;
+use std::fs::{self, File};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
@@ -69,6 +69,20 @@ fn native_guests_behave() {
         assert_eq!(out.status.signal(), Some(signal), "fault {kind}\n{out}");
         out.expect_stdout("");
     }
+    native("tty", &[], None)
+        .expect_code(0)
+        .expect_stdout_contains("isatty 0 0 0\n");
+    native("getcpu", &[], None)
+        .expect_code(0)
+        .expect_stdout_contains("getcpu: cpu ");
+    native("debugme", &[], None)
+        .expect_code(0)
+        .expect_stdout("result 110\n");
+    let dir = TempDir::new("native-volume");
+    fs::write(dir.join("from-host.txt"), "hi\n").unwrap();
+    native("volume", &["write", dir.path().to_str().unwrap()], None)
+        .expect_code(0)
+        .expect_stdout("host says: hi\nvolume ok\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -443,8 +457,11 @@ fn fault(kind: &str, status: i32, message: &str) -> Outcome {
 #[test]
 fn fault_segv() {
     let out = fault("segv", 128 + 11, "segmentation fault at 0x0 ");
-    // The faulting function is named in the report (the symbol table is read).
-    out.expect_stderr_contains("crash_here");
+    // The faulting function is named in the report (the symbol table is read), as
+    // `symbol+offset`, and the stack trace leads back to main.
+    out.expect_stderr_contains(" crash_here+0x")
+        .expect_stderr_contains("stack trace:")
+        .expect_stderr_contains(" main+0x");
 }
 
 #[test]
@@ -723,6 +740,648 @@ fn initrd_cpio_strace() {
             .any(|l| l.starts_with("exit_group(0)")),
         "no exit_group line in the trace\n{out}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Signals sent to nutshell reach the program
+// ---------------------------------------------------------------------------
+
+/// `nutshell run signals MODE`, waited for until it printed "ready".
+fn signals_guest(mode: &str) -> Running {
+    let program = guest("signals");
+    let mut running = spawn_nutshell(&[OsStr::new("run"), program.as_os_str(), OsStr::new(mode)]);
+    running.wait_for("ready\n", false, TIMEOUT);
+    running
+}
+
+#[test]
+fn sigint_reaches_the_programs_handler() {
+    let mut running = signals_guest("handler");
+    running.signal(SIGUSR1);
+    running.wait_for("caught SIGUSR1", false, TIMEOUT);
+    running.signal(SIGINT);
+    running
+        .finish(TIMEOUT)
+        .expect_code(42)
+        .expect_stdout(
+            "ready\nhandler: caught SIGUSR1\nhandler: caught SIGINT\nmain: done (SIGUSR1 seen)\n",
+        )
+        .expect_stderr("");
+}
+
+#[test]
+fn sigterm_default_action_is_status_143() {
+    let running = signals_guest("default");
+    running.signal(SIGTERM);
+    running
+        .finish(TIMEOUT)
+        .expect_code(143)
+        .expect_stdout("ready\n")
+        .expect_stderr_contains("killed by signal 15");
+}
+
+#[test]
+fn sigint_default_action_is_status_130() {
+    let running = signals_guest("default");
+    running.signal(SIGINT);
+    running
+        .finish(TIMEOUT)
+        .expect_code(130)
+        .expect_stdout("ready\n");
+}
+
+#[test]
+fn second_sigint_within_2s_stops_the_vm() {
+    // The program ignores SIGINT: the second Ctrl-C is nutshell's way out.
+    let running = signals_guest("ignore");
+    running.signal(SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    running.signal(SIGINT);
+    running
+        .finish(TIMEOUT)
+        .expect_code(130)
+        .expect_stdout("ready\n")
+        .expect_stderr("nutshell: stopped the VM: a second SIGINT within 2 s\n");
+}
+
+// ---------------------------------------------------------------------------
+// Terminals: tty= and TERM
+// ---------------------------------------------------------------------------
+
+/// `nutshell run ARGS` with stdout on a new pseudo-terminal of `rows` x `cols` and
+/// TERM=`term`; returns what the terminal showed (CR LF turned into LF) and stderr.
+fn run_on_a_terminal(args: &[&OsStr], term: &str, rows: u16, cols: u16) -> (String, String, i32) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors; the name and termios pointers may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty returned two fresh descriptors that nothing else owns.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = std::process::Command::new(nutshell_bin());
+    cmd.args(args)
+        .env("TERM", term)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(slave))
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("start nutshell");
+    drop(cmd); // our copy of the slave: the master reads EIO once the child closes it
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let mut screen = Vec::new();
+    let mut master = File::from(master);
+    let _ = std::io::Read::read_to_end(&mut master, &mut screen); // ends with EIO
+    let status = child.wait().expect("wait");
+    let stderr = err_reader.join().expect("stderr");
+    let screen = String::from_utf8_lossy(&screen).replace("\r\n", "\n");
+    (screen, stderr, status.code().unwrap_or(-1))
+}
+
+#[test]
+fn terminal_fds_and_term_reach_the_program() {
+    let tty = guest("tty");
+    let (screen, stderr, code) = run_on_a_terminal(
+        &[
+            OsStr::new("run"),
+            OsStr::new("--log=debug"),
+            tty.as_os_str(),
+        ],
+        "xterm-nutshell",
+        50,
+        132,
+    );
+    assert_eq!(code, 0, "{screen}{stderr}");
+    assert!(
+        screen.contains("isatty 0 1 0\n"),
+        "stdout only is a terminal: {screen}"
+    );
+    assert!(screen.contains("TERM=xterm-nutshell\n"), "{screen}");
+    assert!(screen.contains("winsize "), "{screen}");
+    assert!(
+        stderr.contains("'tty=1' 'winsize=50x132'"),
+        "the kernel command line: {stderr}"
+    );
+
+    // --env TERM wins over the host's.
+    let (screen, _, code) = run_on_a_terminal(
+        &[
+            OsStr::new("run"),
+            OsStr::new("--env"),
+            OsStr::new("TERM=dumb"),
+            tty.as_os_str(),
+        ],
+        "xterm-nutshell",
+        24,
+        80,
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("TERM=dumb\n"), "{screen}");
+}
+
+#[test]
+fn pipes_are_not_terminals() {
+    let out = run_program(&[], &guest("tty"), &[]);
+    out.expect_code(0).expect_stderr("");
+    assert_eq!(out.lines()[0], "isatty 0 0 0", "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Debugging: strace, the summary, missing syscalls, --strict, gdb
+// ---------------------------------------------------------------------------
+
+/// A trace line with addresses as `0x_` and random bytes as `"…"` (they change
+/// from run to run).
+fn normalize_trace(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("0x") {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 2..]
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len() - at - 2);
+        out.push_str("0x_");
+        rest = &rest[at + 2 + digits..];
+    }
+    out.push_str(rest);
+    if out.starts_with("getrandom(\"") {
+        if let Some(end) = out.find("\", ") {
+            out.replace_range(10..end + 1, "\"…\"");
+        }
+    }
+    out
+}
+
+/// The trace of hello-glibc: every line looks like strace's, and the lines that do not
+/// depend on addresses are those Linux's strace shows for the same program.
+#[track_caller]
+fn check_hello_trace(trace: &str) {
+    let lines: Vec<String> = trace.lines().map(normalize_trace).collect();
+    for line in &lines {
+        let name_end = line.find('(').unwrap_or(0);
+        assert!(
+            name_end > 0
+                && line[..name_end]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && line.contains(") = "),
+            "not a trace line: {line:?}\n{trace}"
+        );
+    }
+    let expected = [
+        "brk(NULL) = 0x_",
+        "arch_prctl(ARCH_SET_FS, 0x_) = 0",
+        "set_robust_list(0x_, 24) = 0",
+        "prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}) = 0",
+        "readlink(\"/proc/self/exe\", \"/hello-glibc\", 4096) = 12",
+        "getrandom(\"…\", 8, GRND_NONBLOCK) = 8",
+        "write(1, \"hello from glibc\\n\", 17) = 17",
+        "exit_group(0) = ?",
+    ];
+    let mut next = 0;
+    for line in &lines {
+        if next < expected.len() && *line == expected[next] {
+            next += 1;
+        }
+    }
+    assert_eq!(
+        next,
+        expected.len(),
+        "missing (in this order) {:?}\n{}",
+        &expected[next..],
+        lines.join("\n")
+    );
+    assert_eq!(lines.last().map(String::as_str), Some("exit_group(0) = ?"));
+}
+
+#[test]
+fn strace_lines_of_hello_and_stdout_unchanged() {
+    let hello = guest("hello-glibc");
+    let out = run_program(&["--strace"], &hello, &[]);
+    out.expect_code(0).expect_stdout("hello from glibc\n");
+    check_hello_trace(&out.stderr());
+
+    // --strace=FILE: the same lines in the file, nothing on stderr.
+    let dir = TempDir::new("strace-file");
+    let file = dir.join("trace.txt");
+    let option = format!("--strace={}", file.display());
+    let out = run_program(&[&option], &hello, &[]);
+    out.expect_code(0)
+        .expect_stdout("hello from glibc\n")
+        .expect_stderr("");
+    check_hello_trace(&fs::read_to_string(&file).expect("the trace file"));
+}
+
+#[test]
+fn strace_summary_table() {
+    let out = run_program(&["--strace-summary"], &guest("hello-glibc"), &[]);
+    out.expect_code(0)
+        .expect_stdout("hello from glibc\n")
+        .expect_stderr_contains("% time     seconds  usecs/call     calls    errors syscall");
+    let stderr = out.stderr();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.ends_with(" write") && l.contains(" 1 ")),
+        "no row for write\n{out}"
+    );
+    assert!(
+        stderr.lines().last().is_some_and(|l| l.ends_with(" total")),
+        "{out}"
+    );
+}
+
+#[test]
+fn log_file_takes_the_kernel_log() {
+    let dir = TempDir::new("log-file");
+    let file = dir.join("log.txt");
+    let option = format!("--log-file={}", file.display());
+    let out = run_program(&["--log=debug", &option], &guest("getcpu"), &[]);
+    out.expect_code(0).expect_stderr("");
+    let log = fs::read_to_string(&file).expect("the log file");
+    assert!(
+        log.contains(" -append "),
+        "nutshell's own debug line: {log}"
+    );
+    assert!(
+        log.contains("nutshell: /getcpu: loaded at 0x"),
+        "the kernel's debug line: {log}"
+    );
+    assert!(
+        log.contains("nutshell: not implemented: getcpu(309) x2\n"),
+        "{log}"
+    );
+}
+
+#[test]
+fn missing_syscall_is_reported_at_exit() {
+    let out = run_program(&[], &guest("getcpu"), &[]);
+    out.expect_code(0).expect_stdout(
+        "calling getcpu\ngetcpu: Function not implemented\n\
+         calling getcpu\ngetcpu: Function not implemented\n",
+    );
+    assert_eq!(
+        out.stderr(),
+        "nutshell: syscall getcpu (309) is not implemented\n\
+         nutshell: not implemented: getcpu(309) x2\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn strict_stops_at_the_first_missing_syscall() {
+    let out = run_program(&["--strict"], &guest("getcpu"), &[]);
+    out.expect_code(125)
+        .expect_stdout("calling getcpu\n")
+        .expect_stderr_contains("getcpu (309) is not implemented; stopping (--strict)");
+}
+
+fn gdb_is_installed() {
+    if std::process::Command::new("gdb")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_err()
+    {
+        panic!("gdb is not installed: install it with `apt-get install gdb` (CI installs it)");
+    }
+}
+
+/// `nutshell run --gdb=PORT` of a static-PIE built with -g -O0, then gdb in batch
+/// mode with the script: a breakpoint in a function, a local, a backtrace.
+#[test]
+fn gdb_batch_on_a_static_pie() {
+    gdb_is_installed();
+    let program = guest("debugme");
+    let port = free_port();
+    let option = format!("--gdb={port}");
+    let mut running =
+        spawn_nutshell(&[OsStr::new("run"), OsStr::new(&option), program.as_os_str()]);
+    running.wait_for("the VM waits for gdb", true, TIMEOUT);
+    let stderr = running.stderr_so_far();
+    let script = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("nutshell: gdb script: "))
+        .unwrap_or_else(|| panic!("no script path on stderr: {stderr}"))
+        .to_owned();
+    let mut gdb = std::process::Command::new("gdb");
+    gdb.args(["-batch", "-nx", "-x", &script])
+        .args(["-ex", "break checkpoint", "-ex", "continue", "-ex", "bt"])
+        .args(["-ex", "frame 1", "-ex", "info locals", "-ex", "continue"]);
+    let session = run_with_timeout(gdb, None, TIMEOUT);
+    let text = session.stdout();
+    for needle in [
+        "Breakpoint 2, checkpoint (step=55) at ",
+        "#1  0x",
+        " in compute (n=10) at ",
+        " in main (argc=1, ",
+        "total = 55",
+    ] {
+        assert!(
+            text.contains(needle),
+            "gdb's output lacks {needle:?}\n{session}"
+        );
+    }
+    // gdb let the program run to its end.
+    running
+        .finish(TIMEOUT)
+        .expect_code(0)
+        .expect_stdout("result 110\n");
+}
+
+/// A dynamically linked program (built here with -g -O0) in a `--rootfs` directory holding
+/// the host's ld.so and libc: the script also loads the symbols of the libraries ld.so
+/// loaded, at their real addresses, so a breakpoint in libc works.
+#[test]
+fn gdb_batch_on_a_dynamic_program() {
+    gdb_is_installed();
+    let dir = TempDir::new("gdb-dynamic");
+    let root = dir.join("root");
+    fs::create_dir_all(root.join("app")).unwrap();
+    let program = root.join("app/debugme");
+    let source = repo_root().join("tests/guest/debugme.c");
+    let built = std::process::Command::new("gcc")
+        .args(["-g", "-O0", "-o"])
+        .arg(&program)
+        .arg(&source)
+        .status()
+        .expect("gcc");
+    assert!(built.success());
+    // The interpreter and the libraries, at the paths ldd names.
+    let ldd = std::process::Command::new("ldd")
+        .arg(&program)
+        .output()
+        .expect("ldd");
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        let Some(path) = line.split_whitespace().find(|word| word.starts_with('/')) else {
+            continue; // linux-vdso.so.1
+        };
+        let copy = root.join(path.trim_start_matches('/'));
+        fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        fs::copy(path, &copy).unwrap_or_else(|e| panic!("copying {path}: {e}"));
+    }
+    let port = free_port();
+    let args = [
+        "run".to_string(),
+        format!("--gdb={port}"),
+        format!("--rootfs={}", root.display()),
+        "/app/debugme".to_string(),
+    ];
+    let mut running = spawn_nutshell(&args);
+    running.wait_for("the VM waits for gdb", true, TIMEOUT);
+    let stderr = running.stderr_so_far();
+    let script = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("nutshell: gdb script: "))
+        .unwrap_or_else(|| panic!("no script path on stderr: {stderr}"))
+        .to_owned();
+    let mut gdb = std::process::Command::new("gdb");
+    gdb.args(["-batch", "-nx", "-x", &script])
+        .args(["-ex", "break checkpoint", "-ex", "continue", "-ex", "bt"])
+        .args(["-ex", "break printf", "-ex", "continue", "-ex", "bt"])
+        .args(["-ex", "info symbol $pc", "-ex", "continue"]);
+    let session = run_with_timeout(gdb, None, TIMEOUT);
+    let text = session.stdout();
+    let libc = format!("add symbol table from file \"{}/", root.display());
+    for needle in [
+        libc.as_str(),
+        "libc.so.6\" with all sections offset by 0x7",
+        "checkpoint (step=55) at ",
+        " in compute (n=10) at ",
+        "printf (",
+        " in main (argc=1, ",
+        " in section .text of ",
+    ] {
+        assert!(
+            text.contains(needle),
+            "gdb's output lacks {needle:?}\n{session}"
+        );
+    }
+    running
+        .finish(TIMEOUT)
+        .expect_code(0)
+        .expect_stdout("result 110\n");
+}
+
+/// `nutshell debug`: gdb reads its commands from stdin here (a terminal in real use).
+#[test]
+fn nutshell_debug_starts_gdb() {
+    gdb_is_installed();
+    let program = guest("debugme");
+    let port = format!("--gdb={}", free_port());
+    let mut cmd = std::process::Command::new(nutshell_bin());
+    cmd.arg("debug").arg(&port).arg(&program).args(["x", "y"]);
+    let out = run_with_timeout(
+        cmd,
+        Some(b"break compute\ncontinue\ninfo args\ncontinue\n"),
+        TIMEOUT,
+    );
+    out.expect_code(0)
+        .expect_stdout_contains("compute (n=12) at ")
+        .expect_stdout_contains("n = 12")
+        .expect_stdout_contains("result 156\n");
+}
+
+#[test]
+fn nutshell_debug_without_gdb() {
+    let dir = TempDir::new("no-gdb");
+    // A PATH with QEMU but no gdb.
+    let qemu = std::process::Command::new("sh")
+        .args(["-c", "command -v qemu-system-x86_64"])
+        .output()
+        .expect("sh");
+    let qemu = String::from_utf8_lossy(&qemu.stdout).trim().to_string();
+    std::os::unix::fs::symlink(&qemu, dir.join("qemu-system-x86_64")).expect("symlink");
+    let mut cmd = std::process::Command::new(nutshell_bin());
+    cmd.env("PATH", dir.path())
+        .arg("debug")
+        .arg(guest("debugme"));
+    run_with_timeout(cmd, None, QUICK)
+        .expect_code(125)
+        .expect_stderr("nutshell: gdb not found: install it with 'apt-get install gdb'\n");
+}
+
+// ---------------------------------------------------------------------------
+// Root file systems: --rootfs DIR, FILE.cpio, FILE.tar; --workdir
+// ---------------------------------------------------------------------------
+
+const BUSYBOX: &str = "/bin/busybox";
+
+/// A root tree with busybox (Debian's busybox-static), /etc/x and an empty directory.
+fn busybox_tree(dir: &TempDir) -> std::path::PathBuf {
+    assert!(
+        Path::new(BUSYBOX).exists(),
+        "{BUSYBOX} is missing: install it with `apt-get install busybox-static`"
+    );
+    let root = dir.join("root");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::create_dir_all(root.join("var/empty")).unwrap();
+    fs::copy(BUSYBOX, root.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", root.join("bin/cat")).unwrap();
+    fs::write(root.join("etc/x"), "hello rootfs\n").unwrap();
+    root
+}
+
+#[test]
+fn rootfs_dir_cpio_and_tar_give_the_same_result() {
+    let dir = TempDir::new("rootfs");
+    let root = busybox_tree(&dir);
+    let cpio = dir.join("root.cpio");
+    let tar = dir.join("root.tar");
+    let shell = |line: String| {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .status()
+            .expect("sh");
+        assert!(status.success(), "{line}");
+    };
+    shell(format!(
+        "cd {} && find . | cpio -o -H newc --quiet > {}",
+        root.display(),
+        cpio.display()
+    ));
+    shell(format!("tar -cf {} -C {} .", tar.display(), root.display()));
+    for source in [&root, &cpio, &tar] {
+        for program in ["/bin/busybox", "/bin/cat", "cat"] {
+            let mut args = vec![program];
+            if program.ends_with("busybox") {
+                args.push("cat");
+            }
+            args.push("/etc/x");
+            let options = ["--rootfs", source.to_str().unwrap()];
+            let out = run_program(&options, Path::new(args[0]), &args[1..]);
+            out.expect_code(0).expect_stdout("hello rootfs\n");
+            assert!(
+                out.stderr().lines().all(|l| l.starts_with("nutshell: ")),
+                "only kernel messages on stderr\n{out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rootfs_program_not_found() {
+    let dir = TempDir::new("rootfs-missing");
+    let root = busybox_tree(&dir);
+    let out = run_program(
+        &["--rootfs", root.to_str().unwrap()],
+        Path::new("/bin/nope"),
+        &[],
+    );
+    out.expect_code(127).expect_stderr(&format!(
+        "nutshell: /bin/nope: not found in the root file system {}\n",
+        root.display()
+    ));
+    let out = run_program(
+        &["--rootfs", "/nonexistent/root"],
+        Path::new("/bin/sh"),
+        &[],
+    );
+    out.expect_code(125)
+        .expect_stderr("nutshell: --rootfs /nonexistent/root: no such file or directory\n");
+}
+
+#[test]
+fn rootfs_workdir() {
+    let dir = TempDir::new("rootfs-workdir");
+    let root = busybox_tree(&dir);
+    let options = ["--rootfs", root.to_str().unwrap(), "--workdir", "/etc"];
+    run_program(&options, Path::new("/bin/busybox"), &["cat", "x"])
+        .expect_code(0)
+        .expect_stdout("hello rootfs\n");
+    run_program(&options, Path::new("/bin/busybox"), &["pwd"])
+        .expect_code(0)
+        .expect_stdout("/etc\n");
+}
+
+// ---------------------------------------------------------------------------
+// Volumes: --volume HOSTDIR:GUESTDIR[:ro]
+// ---------------------------------------------------------------------------
+
+#[test]
+fn volume_device_tokens_do_not_reach_argv() {
+    // With a volume, QEMU appends `virtio_mmio.device=...` to the command line.
+    let dir = TempDir::new("volume-argv");
+    let auxv = guest("auxv");
+    let volume = format!("{}:/data", dir.path().display());
+    let out = run_program(&["--volume", &volume], &auxv, &["a b", "c"]);
+    out.expect_code(0);
+    check_auxv(&out, &[&name_of(&auxv), "a b", "c"], &[]);
+}
+
+#[test]
+fn volume_needs_microvm() {
+    let dir = TempDir::new("volume-pc");
+    let volume = format!("{}:/data", dir.path().display());
+    run_program(
+        &["--machine", "pc", "--volume", &volume],
+        &guest("hello-glibc"),
+        &[],
+    )
+    .expect_code(125)
+    .expect_stderr_contains("--volume needs --machine microvm");
+}
+
+#[test]
+fn volume_files_written_by_the_guest_are_on_the_host() {
+    let dir = TempDir::new("volume");
+    let shared = dir.join("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::write(shared.join("from-host.txt"), "hi guest\n").unwrap();
+    let volume = format!("{}:/data", shared.display());
+    run_program(
+        &["--volume", &volume],
+        &guest("volume"),
+        &["write", "/data"],
+    )
+    .expect_code(0)
+    .expect_stdout("host says: hi guest\nvolume ok\n");
+    assert_eq!(
+        fs::read_to_string(shared.join("hello.txt")).unwrap(),
+        "hello from the guest\n"
+    );
+    let data = fs::read(shared.join("sub/data.bin")).unwrap();
+    assert_eq!(data.len(), 1 << 20);
+    assert!(data
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == (i * 7 % 251) as u8));
+    for i in 0..100 {
+        assert_eq!(
+            fs::read_to_string(shared.join(format!("many/f{i:03}"))).unwrap(),
+            format!("file {i}\n")
+        );
+    }
+
+    // Read-only: the program reads, and cannot write.
+    let volume = format!("{}:/in:ro", shared.display());
+    run_program(
+        &["--volume", &volume],
+        &guest("volume"),
+        &["readonly", "/in"],
+    )
+    .expect_code(0)
+    .expect_stdout("host says: hi guest\ncreate: Read-only file system\n");
+    assert!(!shared.join("x").exists());
 }
 
 // ---------------------------------------------------------------------------

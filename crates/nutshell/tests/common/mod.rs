@@ -14,7 +14,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -35,6 +35,8 @@ enum Toolchain {
     Cxx,
     /// `rustc` with a static C runtime, position independent.
     Rust,
+    /// `gcc -static-pie -g -O0` against glibc (for gdb).
+    GlibcDebug,
 }
 
 struct GuestSpec {
@@ -59,6 +61,11 @@ const GUESTS: &[GuestSpec] = &[
     guest_spec("time", "time.c", Toolchain::Glibc),
     guest_spec("random", "random.c", Toolchain::Glibc),
     guest_spec("fault", "fault.c", Toolchain::Glibc),
+    guest_spec("signals", "signals.c", Toolchain::Glibc),
+    guest_spec("tty", "tty.c", Toolchain::Glibc),
+    guest_spec("getcpu", "getcpu.c", Toolchain::Glibc),
+    guest_spec("debugme", "debugme.c", Toolchain::GlibcDebug),
+    guest_spec("volume", "volume.c", Toolchain::Glibc),
 ];
 
 const fn guest_spec(name: &'static str, source: &'static str, toolchain: Toolchain) -> GuestSpec {
@@ -180,6 +187,16 @@ fn build_steps(spec: &GuestSpec, source: &Path, out: &Path) -> Result<Vec<Step>,
     let steps = match spec.toolchain {
         Toolchain::Glibc => {
             let mut step = Step::new("gcc", "gcc").arg("-static-pie").arg("-O2");
+            for w in warnings {
+                step = step.arg(w);
+            }
+            vec![step.arg("-o").arg(out).arg(source)]
+        }
+        Toolchain::GlibcDebug => {
+            let mut step = Step::new("gcc", "gcc")
+                .arg("-static-pie")
+                .arg("-g")
+                .arg("-O0");
             for w in warnings {
                 step = step.arg(w);
             }
@@ -510,83 +527,195 @@ impl fmt::Display for Outcome {
 extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
 }
-const SIGKILL: i32 = 9;
+pub const SIGKILL: i32 = 9;
+pub const SIGINT: i32 = 2;
+pub const SIGUSR1: i32 = 10;
+pub const SIGTERM: i32 = 15;
 
 /// Runs `cmd` in its own process group with `stdin` piped in (then closed; no
 /// stdin means /dev/null). Past `timeout` the whole group is killed and the
 /// test fails. It also fails if processes of the group outlive the command.
 #[track_caller]
-pub fn run_with_timeout(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Outcome {
-    let what = format!("{cmd:?}");
-    cmd.process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let pgid = child.id() as i32;
+pub fn run_with_timeout(cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Outcome {
+    Running::start(cmd, stdin).finish(timeout)
+}
 
-    let writer = child.stdin.take().map(|mut pipe| {
-        let data = stdin.unwrap_or_default().to_vec();
-        // An early exit of the program closes the pipe: not an error here.
-        thread::spawn(move || {
-            let _ = pipe.write_all(&data);
-        })
-    });
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let out_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
-    });
+/// A command started in its own process group, its stdout and stderr collected
+/// as they come (so a test can wait for a line, then send a signal).
+pub struct Running {
+    what: String,
+    child: std::process::Child,
+    pgid: i32,
+    start: Instant,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
 
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() < timeout => thread::sleep(Duration::from_millis(5)),
-            Ok(None) => break None,
-            Err(e) => panic!("waiting for {what}: {e}"),
+fn collect(
+    mut pipe: impl Read + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => into.lock().unwrap().extend_from_slice(&buf[..n]),
+            }
         }
-    };
-    let elapsed = start.elapsed();
-    // Whatever is left of the group (QEMU, say) goes now; kill() says if
-    // anything was there.
-    // SAFETY: kill(2) with a negative pid signals the process group we created.
-    let leftovers = unsafe { kill(-pgid, SIGKILL) } == 0;
-    if status.is_none() {
-        let _ = child.wait();
+    })
+}
+
+impl Running {
+    #[track_caller]
+    pub fn start(mut cmd: Command, stdin: Option<&[u8]>) -> Running {
+        let what = format!("{cmd:?}");
+        cmd.process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            });
+        let start = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let pgid = child.id() as i32;
+        let mut threads = Vec::new();
+        if let Some(mut pipe) = child.stdin.take() {
+            let data = stdin.unwrap_or_default().to_vec();
+            // An early exit of the program closes the pipe: not an error here.
+            threads.push(thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            }));
+        }
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        threads.push(collect(child.stdout.take().unwrap(), Arc::clone(&stdout)));
+        threads.push(collect(child.stderr.take().unwrap(), Arc::clone(&stderr)));
+        Running {
+            what,
+            child,
+            pgid,
+            start,
+            stdout,
+            stderr,
+            threads,
+        }
     }
-    if let Some(w) = writer {
-        let _ = w.join();
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
     }
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    let outcome = Outcome {
-        what,
-        status: status.unwrap_or_else(|| ExitStatus::from_raw(SIGKILL)),
-        stdout,
-        stderr,
-        elapsed,
-    };
-    if status.is_none() {
-        panic!("timed out after {timeout:?}, killed\n{outcome}");
+
+    pub fn stdout_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
     }
-    if leftovers {
-        panic!("processes of the command's group were still running after it exited\n{outcome}");
+
+    pub fn stderr_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
-    outcome
+
+    /// Waits until stdout (or stderr) contains `needle`; fails the test after `timeout`
+    /// or when the process exits first.
+    #[track_caller]
+    pub fn wait_for(&mut self, needle: &str, on_stderr: bool, timeout: Duration) {
+        let begin = Instant::now();
+        loop {
+            let text = if on_stderr {
+                self.stderr_so_far()
+            } else {
+                self.stdout_so_far()
+            };
+            if text.contains(needle) {
+                return;
+            }
+            let exited = matches!(self.child.try_wait(), Ok(Some(_)));
+            if exited || begin.elapsed() > timeout {
+                // SAFETY: kill(2) with a negative pid signals the process group we created.
+                unsafe { kill(-self.pgid, SIGKILL) };
+                let _ = self.child.wait();
+                panic!(
+                    "{} {needle:?} never appeared ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.what,
+                    if exited {
+                        "the process exited"
+                    } else {
+                        "timed out"
+                    },
+                    self.stdout_so_far(),
+                    self.stderr_so_far()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends `signal` to the process itself (not its group).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid, which is not reaped yet.
+        unsafe { kill(self.pid(), signal) };
+    }
+
+    /// Waits for the exit (killing the whole group past `timeout`, which fails the
+    /// test), then checks that nothing of the group is left.
+    #[track_caller]
+    pub fn finish(mut self, timeout: Duration) -> Outcome {
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if self.start.elapsed() < timeout => {
+                    thread::sleep(Duration::from_millis(5))
+                }
+                Ok(None) => break None,
+                Err(e) => panic!("waiting for {}: {e}", self.what),
+            }
+        };
+        let elapsed = self.start.elapsed();
+        // Whatever is left of the group (QEMU, say) goes now; kill() says if
+        // anything was there.
+        // SAFETY: kill(2) with a negative pid signals the process group we created.
+        let leftovers = unsafe { kill(-self.pgid, SIGKILL) } == 0;
+        if status.is_none() {
+            let _ = self.child.wait();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let outcome = Outcome {
+            what: self.what.clone(),
+            status: status.unwrap_or_else(|| ExitStatus::from_raw(SIGKILL)),
+            stdout: std::mem::take(&mut *self.stdout.lock().unwrap()),
+            stderr: std::mem::take(&mut *self.stderr.lock().unwrap()),
+            elapsed,
+        };
+        if status.is_none() {
+            panic!("timed out after {timeout:?}, killed\n{outcome}");
+        }
+        if leftovers {
+            panic!(
+                "processes of the command's group were still running after it exited\n{outcome}"
+            );
+        }
+        outcome
+    }
+}
+
+/// `nutshell ARGS...` started (stdin /dev/null), for tests that talk to it while
+/// it runs.
+pub fn spawn_nutshell<S: AsRef<OsStr>>(args: &[S]) -> Running {
+    let mut cmd = Command::new(nutshell_bin());
+    cmd.args(args);
+    Running::start(cmd, None)
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
 }
 
 // ---------------------------------------------------------------------------
