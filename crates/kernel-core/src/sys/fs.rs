@@ -336,12 +336,21 @@ fn write_segs(cx: &mut Ctx, fd: u64, segs: &[(u64, u64)], at: Option<u64>) -> Sy
     Ok(done)
 }
 
+/// The pipe end of a pipe or FIFO.
+fn pipe_of(file: &Arc<dyn File>) -> Option<&PipeEnd> {
+    file.as_any().downcast_ref::<PipeEnd>().or_else(|| {
+        file.as_any()
+            .downcast_ref::<crate::vfs::file::DeviceFile>()
+            .and_then(|d| d.dev.as_any().downcast_ref::<PipeEnd>())
+    })
+}
+
 /// Write to a stream (pipe, console): small writes are atomic; a blocking write returns only when all
 /// is written (as Linux's pipe_write), waiting as often as the reader makes it.
 fn write_stream(cx: &mut Ctx, fd: u64, d: &Desc, segs: &[(u64, u64)], total: u64) -> SysResult {
     let tid = cx.p.tid;
     let key = (fd, segs.first().map_or(0, |s| s.0));
-    let pipe = d.file.as_any().downcast_ref::<PipeEnd>();
+    let pipe = pipe_of(&d.file);
     // Only a run again of the same call goes on where it stopped; a new call starts afresh.
     let resumed = pipe.map_or(0, |p| p.take_partial(tid, key));
     let mut done = if cx.p.wait.is_some() { resumed } else { 0 };
@@ -653,11 +662,7 @@ pub fn sys_fcntl(cx: &mut Ctx, a: &Args) -> SysResult {
         }),
         g::F_SETOWN | g::F_SETSIG => Ok(0),
         g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => {
-            let pipe = d
-                .file
-                .as_any()
-                .downcast_ref::<PipeEnd>()
-                .ok_or(Errno::EBADF)?;
+            let pipe = pipe_of(&d.file).ok_or(Errno::EBADF)?;
             if cmd == g::F_GETPIPE_SZ {
                 Ok(pipe.capacity() as u64)
             } else {
@@ -941,7 +946,7 @@ pub fn sys_fallocate(cx: &mut Ctx, a: &Args) -> SysResult {
         return Err(Errno::EBADF);
     }
     let Some(inode) = d.file.inode() else {
-        return Err(if d.file.as_any().downcast_ref::<PipeEnd>().is_some() {
+        return Err(if pipe_of(&d.file).is_some() {
             Errno::ESPIPE
         } else {
             Errno::ENODEV
@@ -950,6 +955,7 @@ pub fn sys_fallocate(cx: &mut Ctx, a: &Args) -> SysResult {
     match inode.file_type() {
         FileType::Regular => {}
         FileType::Dir => return Err(Errno::EISDIR),
+        FileType::Fifo => return Err(Errno::ESPIPE),
         _ => return Err(Errno::ENODEV),
     }
     let end = (off as u64)

@@ -1042,3 +1042,43 @@ fn the_terminal_is_dev_pts_0() {
     assert_eq!(t.plat.stdout, b"on the terminal\n");
     assert_eq!(open(&mut t, "/dev/pts/ptmx", O_RDWR, 0), neg(Errno::ENODEV));
 }
+
+#[test]
+fn fifos_connect_their_openers() {
+    let mut t = t();
+    assert_eq!(
+        p1(
+            &mut t,
+            __NR_mknod,
+            "/tmp/fifo",
+            &[u64::from(S_IFIFO | 0o644), 0]
+        ),
+        0
+    );
+    assert_eq!(stat(&mut t, "/tmp/fifo"), Ok((0o010644, 1, 0)));
+    assert_eq!(
+        open(&mut t, "/tmp/fifo", O_WRONLY | O_NONBLOCK, 0),
+        neg(Errno::ENXIO),
+        "no reader yet"
+    );
+    let r = open(&mut t, "/tmp/fifo", O_RDONLY | O_NONBLOCK, 0) as u64;
+    assert!(r > 0);
+    assert_eq!(
+        t.call(__NR_read, &[r, OUT, 10]),
+        neg(Errno::EAGAIN),
+        "no writer has come yet: not end of file"
+    );
+    let w = open(&mut t, "/tmp/fifo", O_WRONLY, 0);
+    assert!(w > 0);
+    assert_eq!(write_str(&mut t, w, "named"), 5);
+    assert_eq!(t.call(__NR_read, &[r, OUT, 10]), 5);
+    assert_eq!(t.peek(OUT, 5), b"named");
+    assert_eq!(t.call(__NR_fcntl, &[r, u64::from(F_GETPIPE_SZ)]), 65536);
+    assert_eq!(t.call(__NR_fstat, &[r, OUT]), 0);
+    assert_eq!(t.peek_u32(OUT + 24), 0o010644, "fstat shows the node");
+    t.call(__NR_close, &[w as u64]);
+    assert_eq!(t.call(__NR_read, &[r, OUT, 10]), 0, "the writer left");
+    let p = cstr(&mut t, IN, "/tmp/fifo");
+    assert_eq!(t.call(__NR_lseek, &[r, 0, 0]), neg(Errno::ESPIPE));
+    assert_eq!(t.call(__NR_truncate, &[p, 0]), neg(Errno::EINVAL));
+}

@@ -103,7 +103,9 @@ pub fn open_node(env: &Env, path: &Path, flags: u32) -> Result<Arc<dyn File>, Er
                 dev: driver(rdev)?,
             }))
         }
-        FileType::BlockDev | FileType::Fifo | FileType::Socket => Err(Errno::ENXIO),
+        FileType::BlockDev | FileType::Socket => Err(Errno::ENXIO),
+        // A fifo of a filesystem without fifos.
+        FileType::Fifo => Err(Errno::ENXIO),
         _ => Ok(InodeFile::new(path.clone())),
     }
 }

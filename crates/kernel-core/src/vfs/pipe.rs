@@ -1,6 +1,7 @@
 //! Pipes: a 64 KiB buffer between a read end and a write end (Linux's pipe(7) semantics). Reading an empty
 //! pipe whose writers are all gone gives end of file; writing with no reader left gives EPIPE. A write of
-//! at most PIPE_BUF bytes is atomic: it waits until it fits whole.
+//! at most PIPE_BUF bytes is atomic: it waits until it fits whole. FIFOs (named pipes of tmpfs) are
+//! pipes whose ends are opened by path.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -25,6 +26,9 @@ struct PipeState {
     capacity: usize,
     readers: usize,
     writers: usize,
+    /// Whether a reader / a writer was ever there (a FIFO opened on one side only waits for the other).
+    had_reader: bool,
+    had_writer: bool,
 }
 
 /// A blocking write waiting for room: (thread, call key, bytes written so far).
@@ -46,20 +50,60 @@ pub struct PipeEnd {
     write: bool,
 }
 
-/// A new pipe: (read end, write end). `now` is its timestamp.
-pub fn pipe(now: Timespec) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
+fn new_pipe(now: Timespec, ends: usize) -> Arc<Pipe> {
     static NEXT_INO: AtomicU64 = AtomicU64::new(1000);
-    let pipe = Arc::new(Pipe {
+    Arc::new(Pipe {
         state: Mutex::new(PipeState {
             buf: VecDeque::new(),
             capacity: PIPE_SIZE,
-            readers: 1,
-            writers: 1,
+            readers: ends,
+            writers: ends,
+            had_reader: ends > 0,
+            had_writer: ends > 0,
         }),
         partial: Mutex::new(alloc::vec::Vec::new()),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         time: now,
-    });
+    })
+}
+
+/// The buffer of a FIFO (named pipe), before any end is open.
+pub fn fifo(now: Timespec) -> Arc<Pipe> {
+    new_pipe(now, 0)
+}
+
+/// Open an end of FIFO `pipe` (`read`, `write` or both for O_RDWR). As Linux's fifo_open, except that
+/// opening one side does not wait for the other: reads and writes wait instead until the other side has
+/// come. O_NONBLOCK write-only with no reader is ENXIO.
+pub fn open_fifo(
+    pipe: &Arc<Pipe>,
+    read: bool,
+    write: bool,
+    nonblock: bool,
+) -> Result<Arc<PipeEnd>, Errno> {
+    let mut s = pipe.state.lock();
+    if write && !read && nonblock && s.readers == 0 {
+        return Err(Errno::ENXIO);
+    }
+    if read {
+        s.readers += 1;
+        s.had_reader = true;
+    }
+    if write {
+        s.writers += 1;
+        s.had_writer = true;
+    }
+    drop(s);
+    Ok(Arc::new(PipeEnd {
+        pipe: pipe.clone(),
+        read,
+        write,
+    }))
+}
+
+/// A new pipe: (read end, write end). `now` is its timestamp.
+pub fn pipe(now: Timespec) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
+    let pipe = new_pipe(now, 1);
     (
         Arc::new(PipeEnd {
             pipe: pipe.clone(),
@@ -138,7 +182,7 @@ impl File for PipeEnd {
             return Ok(0);
         }
         if s.buf.is_empty() {
-            return if s.writers == 0 {
+            return if s.writers == 0 && s.had_writer {
                 Ok(0)
             } else {
                 Err(Errno::EAGAIN)
@@ -154,7 +198,11 @@ impl File for PipeEnd {
     fn write(&self, _plat: &mut dyn Platform, _pos: u64, data: &[u8]) -> Result<usize, Errno> {
         let mut s = self.pipe.state.lock();
         if s.readers == 0 {
-            return Err(Errno::EPIPE);
+            return Err(if s.had_reader {
+                Errno::EPIPE
+            } else {
+                Errno::EAGAIN
+            });
         }
         if data.is_empty() {
             return Ok(0);
@@ -175,7 +223,7 @@ impl File for PipeEnd {
             if !s.buf.is_empty() {
                 ev |= g::POLLIN | g::POLLRDNORM;
             }
-            if s.writers == 0 {
+            if s.writers == 0 && s.had_writer {
                 ev |= g::POLLHUP;
             }
         }
@@ -183,7 +231,7 @@ impl File for PipeEnd {
             if s.capacity - s.buf.len() >= PIPE_BUF.min(s.capacity) {
                 ev |= g::POLLOUT | g::POLLWRNORM;
             }
-            if s.readers == 0 {
+            if s.readers == 0 && s.had_reader {
                 ev |= g::POLLERR;
             }
         }

@@ -237,7 +237,8 @@ enum Data {
     Dir(DirData),
     File(FileData),
     Symlink(Vec<u8>),
-    Special(u64),
+    /// A device node (its number), fifo or socket; a fifo's buffer while some end of it is open.
+    Special(u64, Weak<super::pipe::Pipe>),
 }
 
 impl Data {
@@ -322,7 +323,7 @@ impl TmpInode {
                 }
                 (FileType::Symlink, Data::Symlink(t.to_vec()))
             }
-            NewNode::Special(ty, rdev) => (ty, Data::Special(rdev)),
+            NewNode::Special(ty, rdev) => (ty, Data::Special(rdev, Weak::new())),
         };
         let perm = if ty == FileType::Symlink { 0o777 } else { perm };
         Ok(TmpInode::new(self.shared.clone(), ino, ty, perm, data))
@@ -509,7 +510,7 @@ impl Inode for TmpInode {
             ),
             Data::File(f) => (f.size, f.stored_pages() * 8, 0),
             Data::Symlink(t) => (t.len() as u64, 0, 0),
-            Data::Special(rdev) => (0, 0, *rdev),
+            Data::Special(rdev, _) => (0, 0, *rdev),
         };
         Ok(Stat {
             dev: self.shared.dev,
@@ -893,6 +894,39 @@ impl Inode for TmpInode {
         n.mtime = now;
         n.ctime = now;
         Ok(data.len())
+    }
+
+    fn open(&self, _env: &Env, flags: u32) -> Option<Result<Arc<dyn super::File>, Errno>> {
+        use linux_raw_sys::general as g;
+        if self.ty != FileType::Fifo || flags & g::O_PATH != 0 {
+            return None;
+        }
+        let mut n = self.node.lock();
+        let Data::Special(_, fifo) = &mut n.data else {
+            return None;
+        };
+        let pipe = fifo.upgrade().unwrap_or_else(|| {
+            let p = super::pipe::fifo(self.shared.clock.now());
+            *fifo = Arc::downgrade(&p);
+            p
+        });
+        drop(n);
+        let acc = flags & g::O_ACCMODE;
+        let end = super::pipe::open_fifo(
+            &pipe,
+            acc != g::O_WRONLY,
+            acc != g::O_RDONLY,
+            flags & g::O_NONBLOCK != 0,
+        );
+        Some(end.map(|e| {
+            Arc::new(super::file::DeviceFile {
+                node: super::Path {
+                    mnt: super::ANON_MOUNT,
+                    inode: self.this(),
+                },
+                dev: e,
+            }) as Arc<dyn super::File>
+        }))
     }
 
     fn data_end(&self) -> Result<u64, Errno> {
