@@ -136,6 +136,9 @@ pub struct AddressSpace {
     pub mmap_base: u64,
     /// Lowest address the stack may grow down to (stack top - RLIMIT_STACK).
     pub stack_limit: u64,
+    /// Largest private writable mapping (or heap) granted at once: the machine's memory, as Linux's
+    /// default overcommit heuristic refuses a single request larger than RAM + swap.
+    pub commit_limit: u64,
 }
 
 impl AddressSpace {
@@ -148,6 +151,7 @@ impl AddressSpace {
             brk: 0,
             mmap_base,
             stack_limit: 0,
+            commit_limit: u64::MAX,
         }
     }
 
@@ -291,6 +295,10 @@ impl AddressSpace {
         let len = page_ceil(len)
             .filter(|l| *l <= USER_END)
             .ok_or(Errno::ENOMEM)?;
+        // Linux's overcommit heuristic: private writable memory larger than all RAM cannot be backed.
+        if prot & PROT_WRITE != 0 && flags & 0xf == g::MAP_PRIVATE && flags & g::MAP_NORESERVE == 0 && len > self.commit_limit {
+            return Err(Errno::ENOMEM);
+        }
         let kind = flags & 0xf;
         let shared = match kind {
             g::MAP_PRIVATE => false,
@@ -568,6 +576,9 @@ impl AddressSpace {
             Some(e) => e,
             None => return self.brk,
         };
+        if new_end > old_end && new_end - self.brk_start > self.commit_limit {
+            return self.brk;
+        }
         if new_end > old_end {
             // Linux keeps a page free between the break and the next area.
             if self.overlaps(old_end, new_end.saturating_add(PAGE_SIZE)) {
