@@ -298,7 +298,6 @@ fn load_and_run(
     mm.brk_start = brk;
     mm.brk = brk;
     mm.commit_limit = crate::arch::mem::memory_stats().0;
-    mm.commit_limit = crate::arch::mem::memory_stats().0;
 
     // The stack: 128 KiB now, growing on demand down to the rlimit.
     let stack_prot = PROT_READ | PROT_WRITE | if plan.stack_exec { PROT_EXEC } else { 0 };
