@@ -810,11 +810,12 @@ fn pid_stat(s: &mut String, p: &Process, env: &Env) {
     let i = &p.exec_info;
     let _ = writeln!(
         s,
-        "{pid} ({comm}) R 0 {pid} {pid} 0 -1 4194304 0 0 0 0 {ticks} 0 0 0 20 0 1 0 0 {vsize} {rss} \
+        "{pid} ({comm}) R 0 {pid} {pid} 0 -1 4194304 0 0 0 0 {ticks} 0 0 0 20 0 {threads} 0 0 {vsize} {rss} \
          18446744073709551615 {start} {end_code} {stack} 0 0 0 {mask} {ign} {cgt} 0 0 0 17 0 0 0 0 0 0 \
          0 0 {brk_start} {a0} {a1} {e0} {e1} 0",
         pid = p.pid,
         comm = p.comm,
+        threads = p.threads.live,
         rss = vsize / 4096,
         mask = p.sigmask,
         brk_start = p.mm.brk_start,
@@ -877,7 +878,7 @@ fn status(s: &mut String, p: &Process) {
     }
     let _ = writeln!(s, "CoreDumping:\t0");
     let _ = writeln!(s, "THP_enabled:\t1");
-    let _ = writeln!(s, "Threads:\t1");
+    let _ = writeln!(s, "Threads:\t{}", p.threads.live);
     let _ = writeln!(s, "SigQ:\t0/63432");
     let _ = writeln!(s, "SigPnd:\t0000000000000000");
     let _ = writeln!(s, "ShdPnd:\t0000000000000000");
