@@ -84,8 +84,14 @@ static void show_stat(const char *path)
         printf("stat %s: %s\n", path, strerrorname_np(errno));
         return;
     }
-    printf("stat %s: mode %o nlink %lu size %lld uid %u gid %u\n", path, st.st_mode, (unsigned long)st.st_nlink,
-           (long long)st.st_size, st.st_uid, st.st_gid);
+    /* A directory's size depends on the filesystem (tmpfs, ext4...): not shown; the owner is whoever
+     * runs the test (root in nutshell). */
+    const char *owner = st.st_uid == getuid() && st.st_gid == getgid() ? "me" : "other";
+    if (S_ISDIR(st.st_mode))
+        printf("stat %s: mode %o nlink %lu owner %s\n", path, st.st_mode, (unsigned long)st.st_nlink, owner);
+    else
+        printf("stat %s: mode %o nlink %lu size %lld owner %s\n", path, st.st_mode, (unsigned long)st.st_nlink,
+               (long long)st.st_size, owner);
 }
 
 int main(int argc, char **argv)
