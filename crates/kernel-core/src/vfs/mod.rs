@@ -367,46 +367,67 @@ impl Fs {
     /// `/sys` (the CPU lists), `/tmp`, `/root`, and the files of `/etc` that a system has (passwd, group,
     /// hostname, hosts, nsswitch.conf, resolv.conf) when the root filesystem lacks them.
     pub fn mount_standard(&mut self, info: proc::SystemInfo) -> Result<(), Errno> {
-        let dev = self.mount_tmpfs(b"/dev", "devtmpfs", 0o755)?;
-        let dev: InodeRef = dev;
-        dev::populate(&dev)?;
-        self.mount_tmpfs(b"/dev/shm", "tmpfs", 0o1777)?;
-        self.mount(
-            b"/dev/pts",
-            dev::devpts(),
-            "devpts",
-            "devpts",
-            MountFlags::default(),
-        )?;
-        self.mkdir_p(b"/proc", 0o555)?;
-        self.mount(
-            b"/proc",
-            proc::new(info),
-            "proc",
-            "proc",
-            MountFlags::default(),
-        )?;
-        let sys = self.mount_tmpfs(b"/sys", "sysfs", 0o555)?;
-        for f in [&b"online"[..], b"possible", b"present"] {
-            let mut path = b"devices/system/cpu/".to_vec();
-            path.extend_from_slice(f);
-            sys.insert_path(&path, 0o100444, alloc::borrow::Cow::Borrowed(b"0\n"))?;
-        }
-        sys.insert_path(
-            b"devices/system/cpu/cpu0",
-            0o040755,
-            alloc::borrow::Cow::Borrowed(b""),
-        )?;
+        // Each part on its own: a root filesystem that gets one wrong still gets the others.
+        let mut first_error = Ok(());
+        let mut note = |r: Result<(), Errno>| {
+            if first_error.is_ok() {
+                first_error = r;
+            }
+        };
+        note(
+            self.mount_tmpfs(b"/dev", "devtmpfs", 0o755)
+                .and_then(|dev| {
+                    let dev: InodeRef = dev;
+                    dev::populate(&dev)
+                }),
+        );
+        note(self.mount_tmpfs(b"/dev/shm", "tmpfs", 0o1777).map(|_| ()));
+        note(
+            self.mkdir_p(b"/dev/pts", 0o755)
+                .and_then(|_| {
+                    self.mount(
+                        b"/dev/pts",
+                        dev::devpts(),
+                        "devpts",
+                        "devpts",
+                        MountFlags::default(),
+                    )
+                })
+                .map(|_| ()),
+        );
+        note(
+            self.mkdir_p(b"/proc", 0o555)
+                .and_then(|_| {
+                    self.mount(
+                        b"/proc",
+                        proc::new(info),
+                        "proc",
+                        "proc",
+                        MountFlags::default(),
+                    )
+                })
+                .map(|_| ()),
+        );
+        note(self.mount_tmpfs(b"/sys", "sysfs", 0o555).and_then(|sys| {
+            for f in [&b"online"[..], b"possible", b"present"] {
+                let mut path = b"devices/system/cpu/".to_vec();
+                path.extend_from_slice(f);
+                sys.insert_path(&path, 0o100444, alloc::borrow::Cow::Borrowed(b"0\n"))?;
+            }
+            sys.insert_path(
+                b"devices/system/cpu/cpu0",
+                0o040755,
+                alloc::borrow::Cow::Borrowed(b""),
+            )
+        }));
         for (dir, perm) in [(&b"/tmp"[..], 0o1777), (b"/root", 0o700)] {
             if self.resolve(&Env::none(), &self.root, dir, true).is_err() {
-                self.mkdir_p(dir, perm)?;
-                self.root
-                    .inode
-                    .lookup(&Env::none(), &dir[1..])?
-                    .setattr(&SetAttr {
+                note(self.mkdir_p(dir, perm).and_then(|p| {
+                    p.inode.setattr(&SetAttr {
                         mode: Some(perm),
                         ..SetAttr::default()
-                    })?;
+                    })
+                }));
             }
         }
         let defaults: [(&[u8], &[u8]); 6] = [
@@ -429,9 +450,9 @@ impl Fs {
         ];
         for (path, data) in defaults {
             if let Err(Errno::ENOENT) = self.resolve(&Env::none(), &self.root, path, true) {
-                self.insert_static(path, 0o100644, data)?;
+                note(self.insert_static(path, 0o100644, data));
             }
         }
-        Ok(())
+        first_error
     }
 }
