@@ -1,0 +1,216 @@
+//! End-to-end tests of networking (issue 9): guest programs of `tests/guest/net/` booted directly
+//! in QEMU (microvm with `acpi=off`, so that QEMU appends the `virtio_mmio.device=` tokens) with the
+//! nutshell kernel.
+//!
+//! - `loopback.c` (AF_UNIX, TCP over 127.0.0.1 and ::1, UDP, epoll, errno values) must print exactly
+//!   what it prints natively on the host.
+//! - `client.c` talks to a small server of this test on the host's 127.0.0.1, reached from the guest
+//!   as 10.0.2.2 through QEMU's user-mode network.
+//! - `server.c` listens in the guest; this test reaches it through `hostfwd=tcp:127.0.0.1:PORT-:8080`.
+//!
+//! Traffic stays on this machine: the guest's only peer is QEMU's user-mode NAT to 127.0.0.1. Every
+//! loop is bounded in count and time. Needs gcc and qemu-system-x86.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Build `tests/guest/net/<source>` as a static-PIE with pthreads (once per test process).
+fn guest_net(name: &str) -> PathBuf {
+    static LOCK: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
+    let _g = LOCK.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let source = repo_root().join("tests/guest/net").join(format!("{name}.c"));
+    let dir = guest_dir();
+    std::fs::create_dir_all(&dir).expect("guest dir");
+    let out = dir.join(format!("net-{name}"));
+    let fresh = match (std::fs::metadata(&out), std::fs::metadata(&source)) {
+        (Ok(o), Ok(s)) => o.modified().ok() >= s.modified().ok(),
+        _ => false,
+    };
+    if !fresh {
+        let tmp = dir.join(format!(".net-{name}.{}.tmp", std::process::id()));
+        let st = Command::new("gcc")
+            .args(["-static-pie", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"])
+            .arg(&tmp)
+            .arg(&source)
+            .status()
+            .expect("gcc is needed: apt-get install gcc");
+        assert!(st.success(), "building {}", source.display());
+        std::fs::rename(&tmp, &out).expect("rename");
+    }
+    out
+}
+
+/// QEMU on microvm (acpi=off: the virtio-mmio devices are announced on the command line) with the
+/// program as a raw ELF initrd, and optionally a user-mode network device.
+fn qemu_net(program: &Path, append: &str, netdev: Option<&str>) -> Command {
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(["-M", "microvm,acpi=off", "-accel", "tcg", "-cpu", "max", "-m", "256M"])
+        .args(["-nodefaults", "-no-reboot", "-nographic", "-serial", "stdio"])
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    if let Some(n) = netdev {
+        cmd.args(["-netdev", n, "-device", "virtio-net-device,netdev=n0"]);
+    }
+    cmd.arg("-kernel").arg(kernel_image()).arg("-initrd").arg(program).arg("-append").arg(append);
+    cmd
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+#[test]
+fn loopback_sockets_behave_as_on_linux() {
+    let prog = guest_net("loopback");
+    let mut native = Command::new(&prog);
+    native.current_dir(std::env::temp_dir());
+    let native = run_with_timeout(native, None, LIMIT);
+    native.expect_code(0);
+    assert!(native.stdout().ends_with("done\n"), "native run\n{native}");
+    let ours = run_with_timeout(qemu_net(&prog, "-- /loopback", None), None, LIMIT);
+    assert_eq!(ours.stdout(), native.stdout(), "nutshell differs from Linux\n{ours}");
+    ours.expect_code(qemu_status(0));
+}
+
+/// FNV-1a, as client.c computes it.
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+}
+
+/// The host side of client.c: "echo ..." lines come back, "sum N" + N bytes is answered with their
+/// hash in hex, "get N" with N bytes and the end of the connection.
+fn serve(mut c: TcpStream) {
+    c.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let mut r = BufReader::new(c.try_clone().expect("clone"));
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.first().copied() {
+            Some("echo") => c.write_all(line.as_bytes()).expect("echo"),
+            Some("sum") => {
+                let n: usize = words[1].parse().expect("length");
+                let mut data = vec![0u8; n];
+                r.read_exact(&mut data).expect("upload");
+                c.write_all(format!("{:016x}", fnv(&data)).as_bytes()).expect("sum");
+            }
+            Some("get") => {
+                let n: usize = words[1].parse().expect("length");
+                let data: Vec<u8> = (0..n).map(|i| (i * 13) as u8).collect();
+                c.write_all(&data).expect("download");
+                let _ = c.shutdown(Shutdown::Both);
+                return;
+            }
+            _ => return,
+        }
+    }
+}
+
+#[test]
+fn guest_client_reaches_a_host_server() {
+    let prog = guest_net("client");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let closed = free_port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = thread::spawn(move || {
+        let start = Instant::now();
+        let mut served = 0;
+        let mut workers = Vec::new();
+        while served < 2 && start.elapsed() < LIMIT {
+            match listener.accept() {
+                Ok((c, _)) => {
+                    c.set_nonblocking(false).ok();
+                    served += 1;
+                    workers.push(thread::spawn(move || serve(c)));
+                }
+                Err(_) => thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        for w in workers {
+            let _ = w.join();
+        }
+        served
+    });
+    let append = format!("-- /client 10.0.2.2 {port} {closed}");
+    let out = run_with_timeout(qemu_net(&prog, &append, Some("user,id=n0")), None, LIMIT);
+    out.expect_stdout(
+        "connected: peer port ok, local port nonzero 1\n\
+         reply: echo hello\n\
+         upload hash matches\n\
+         download 1048576 bytes\n\
+         nonblocking connect: Operation now in progress\n\
+         poll 1 revents POLLOUT 1 SO_ERROR 0\n\
+         closed port: -1 Connection refused\n\
+         closed port, non-blocking: SO_ERROR Connection refused\n",
+    );
+    out.expect_code(qemu_status(0));
+    assert_eq!(server.join().expect("server thread"), 2);
+}
+
+/// Connect to the guest's published port until it answers (the guest may not listen yet: QEMU
+/// accepts on the host side and then drops the connection).
+fn connect_when_up(port: u16, deadline: Instant) -> (TcpStream, BufReader<TcpStream>) {
+    loop {
+        assert!(Instant::now() < deadline, "the guest server never answered on port {port}");
+        if let Ok(c) = TcpStream::connect(("127.0.0.1", port)) {
+            c.set_read_timeout(Some(Duration::from_secs(20))).ok();
+            let mut r = BufReader::new(c.try_clone().expect("clone"));
+            let mut w = c.try_clone().expect("clone");
+            let mut line = String::new();
+            if w.write_all(b"up ping\n").is_ok() && r.read_line(&mut line).is_ok() && line == "PING\n" {
+                return (c, r);
+            }
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn host_reaches_a_guest_server_through_hostfwd() {
+    let prog = guest_net("server");
+    let port = free_port();
+    let netdev = format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:8080");
+    let cmd = qemu_net(&prog, "-- /server 8080 3", Some(&netdev));
+    let vm = thread::spawn(move || run_with_timeout(cmd, None, LIMIT));
+    let deadline = Instant::now() + Duration::from_secs(60);
+
+    // 1. A few lines on one connection.
+    let (mut c, mut r) = connect_when_up(port, deadline);
+    for word in ["hello", "nutshell", "sockets"] {
+        c.write_all(format!("up {word}\n").as_bytes()).expect("send");
+        let mut line = String::new();
+        r.read_line(&mut line).expect("reply");
+        assert_eq!(line, format!("{}\n", word.to_uppercase()));
+    }
+    drop(r);
+    drop(c);
+    // 2. 2 MiB from the guest, checked byte by byte.
+    let (mut c, mut r) = connect_when_up(port, deadline);
+    let n = 2 << 20;
+    c.write_all(format!("big {n}\n").as_bytes()).expect("send");
+    let mut data = Vec::new();
+    r.read_to_end(&mut data).expect("download");
+    assert_eq!(data.len(), n);
+    assert!(data.iter().enumerate().all(|(i, b)| *b == (i * 7) as u8), "corrupted download");
+    drop(c);
+    // 3. The last connection ends the server.
+    let (c, r) = connect_when_up(port, deadline);
+    drop(r);
+    drop(c);
+    let out = vm.join().expect("vm thread");
+    out.expect_stdout("listening\nserved 3 connections, 7 lines, 2097152 bulk bytes\n");
+    out.expect_code(qemu_status(0));
+}
