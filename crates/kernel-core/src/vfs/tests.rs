@@ -646,7 +646,26 @@ fn archive_entries_keep_owner_time_and_devices() {
         mtime: 1_600_000_000,
         rdev: (0, 0),
     };
+    let dir = crate::cpio::Entry {
+        name: b"srv",
+        mode: 0o040755,
+        data: b"",
+        uid: 0,
+        gid: 0,
+        mtime: 1_500_000_000,
+        rdev: (0, 0),
+    };
+    fs.insert_entry(&dir).expect("dir");
     fs.insert_entry(&e).expect("file");
+    let st = resolve(&fs, "/srv", true)
+        .expect("dir")
+        .inode
+        .stat()
+        .expect("stat");
+    assert_eq!(
+        st.mtime.sec, 1_500_000_000,
+        "entries added later keep the directory's time"
+    );
     let dev = crate::cpio::Entry {
         name: b"dev/null",
         mode: 0o020666,

@@ -450,10 +450,13 @@ impl TmpInode {
             None => return Ok(()),
         };
         meta.apply(&mut child.node.lock());
-        let now = dir.now();
+        // Filling from an archive keeps the directory's own times (an archive lists a directory before
+        // its entries, as Linux's initramfs unpacking keeps them too).
         let mut n = dir.node.lock();
-        Self::detach(&mut n, last, now);
-        Self::attach(&mut n, last, child, now);
+        let (mtime, ctime) = (n.mtime, n.ctime);
+        Self::detach(&mut n, last, mtime);
+        Self::attach(&mut n, last, child, mtime);
+        n.ctime = ctime;
         Ok(())
     }
 
