@@ -150,7 +150,12 @@ pub fn sys_statx(cx: &mut Ctx, a: &Args) -> SysResult {
     if a[3] as u32 & g::STATX__RESERVED != 0 {
         return Err(Errno::EINVAL);
     }
-    let path = path_arg(cx, a[1])?;
+    // Since Linux 6.11 a NULL path with AT_EMPTY_PATH means the descriptor itself.
+    let path = if a[1] == 0 && flags & g::AT_EMPTY_PATH != 0 {
+        Vec::new()
+    } else {
+        path_arg(cx, a[1])?
+    };
     let (f, mnt) = target(cx, a[0], &path, flags)?;
     let st = file_stat(cx, &f)?;
     put(cx, a[4], &statx_bytes(&st, u64::from(mnt) + 20))?;
