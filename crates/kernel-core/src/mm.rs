@@ -813,6 +813,12 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Check that `[addr, addr + len)` may be written by the program (faulting pages in as a write
+    /// would): EFAULT otherwise.
+    pub fn probe_write(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
+        self.copy(addr, len as usize, |_, _, _| {}, Some(Access::Write))
+    }
+
     /// Copy into the program's memory ignoring page protection (used by exec to fill read-only segments).
     pub fn write_force(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.copy(

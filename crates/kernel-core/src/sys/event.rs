@@ -33,6 +33,8 @@ fn install(cx: &mut Ctx, file: Arc<dyn File>, flags: u32, name: &str) -> SysResu
 pub struct EventFd {
     count: Mutex<u64>,
     semaphore: bool,
+    /// Writes so far (edge-triggered epoll).
+    writes: core::sync::atomic::AtomicU64,
 }
 
 impl File for EventFd {
@@ -62,7 +64,11 @@ impl File for EventFd {
             return Err(Errno::EAGAIN);
         }
         *c += v;
+        self.writes.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         Ok(8)
+    }
+    fn generation(&self) -> u64 {
+        self.writes.load(core::sync::atomic::Ordering::Relaxed)
     }
     fn poll(&self, _plat: &mut dyn crate::platform::Platform) -> u32 {
         let c = *self.count.lock();
@@ -86,7 +92,11 @@ pub fn sys_eventfd2(cx: &mut Ctx, a: &Args) -> SysResult {
     if flags & !(g::O_CLOEXEC | g::O_NONBLOCK | EFD_SEMAPHORE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let f = Arc::new(EventFd { count: Mutex::new(u64::from(a[0] as u32)), semaphore: flags & EFD_SEMAPHORE != 0 });
+    let f = Arc::new(EventFd {
+        count: Mutex::new(u64::from(a[0] as u32)),
+        semaphore: flags & EFD_SEMAPHORE != 0,
+        writes: core::sync::atomic::AtomicU64::new(0),
+    });
     install(cx, f, flags, "anon_inode:[eventfd]")
 }
 
@@ -542,6 +552,8 @@ struct Interest {
     data: u64,
     /// Readiness seen at the last report (edge-triggered mode reports only new bits).
     last: u32,
+    /// The file's generation at the last report (a change is a new edge).
+    last_gen: u64,
     /// EPOLLONESHOT fired: disabled until EPOLL_CTL_MOD.
     disabled: bool,
 }
@@ -622,7 +634,7 @@ pub fn sys_epoll_ctl(cx: &mut Ctx, a: &Args) -> SysResult {
             if events & EPOLLEXCLUSIVE != 0 && events & EPOLLONESHOT != 0 {
                 return Err(Errno::EINVAL);
             }
-            items.insert(fd, Interest { file: target, events: events & !EPOLLWAKEUP, data, last: 0, disabled: false });
+            items.insert(fd, Interest { file: target, events: events & !EPOLLWAKEUP, data, last: 0, last_gen: 0, disabled: false });
         }
         MOD => {
             let it = items.get_mut(&fd).ok_or(Errno::ENOENT)?;
@@ -632,6 +644,7 @@ pub fn sys_epoll_ctl(cx: &mut Ctx, a: &Args) -> SysResult {
             it.events = events & !EPOLLWAKEUP;
             it.data = data;
             it.last = 0;
+            it.last_gen = 0;
             it.disabled = false;
         }
         DEL => {
@@ -646,15 +659,15 @@ pub fn sys_epoll_ctl(cx: &mut Ctx, a: &Args) -> SysResult {
 fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, u64)> {
     // Snapshot the interest list: readiness may need the process (signalfd), and the lock must not
     // be held meanwhile.
-    let snapshot: Vec<(i32, Arc<dyn File>, u32, u32, bool)> = e
+    let snapshot: Vec<(i32, Arc<dyn File>, u32, u32, u64, bool)> = e
         .items
         .lock()
         .iter()
-        .map(|(fd, it)| (*fd, it.file.lock().file.clone(), it.events, it.last, it.disabled))
+        .map(|(fd, it)| (*fd, it.file.lock().file.clone(), it.events, it.last, it.last_gen, it.disabled))
         .collect();
     let mut out = Vec::new();
     let mut updates = Vec::new();
-    for (fd, file, events, last, disabled) in snapshot {
+    for (fd, file, events, last, last_gen, disabled) in snapshot {
         if disabled || out.len() >= max {
             continue;
         }
@@ -666,9 +679,15 @@ fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, 
         let r = readiness(cx, &file);
         let mask = events | g::POLLERR | g::POLLHUP;
         let now = r & mask;
-        let report = if events & EPOLLET != 0 { now & !last } else { now };
+        let gen = file.generation();
+        // Edge-triggered: new readiness bits, or new data (the file's generation moved) while ready.
+        let report = if events & EPOLLET != 0 {
+            if gen != last_gen { now } else { now & !last }
+        } else {
+            now
+        };
         if consume {
-            updates.push((fd, Some((now, report != 0 && events & EPOLLONESHOT != 0))));
+            updates.push((fd, Some((now, gen, report != 0 && events & EPOLLONESHOT != 0))));
         }
         if report != 0 {
             let data = e.items.lock().get(&fd).map_or(0, |it| it.data);
@@ -682,9 +701,10 @@ fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, 
                 None => {
                     items.remove(&fd);
                 }
-                Some((now, oneshot)) => {
+                Some((now, gen, oneshot)) => {
                     if let Some(it) = items.get_mut(&fd) {
                         it.last = now;
+                        it.last_gen = gen;
                         if oneshot {
                             it.disabled = true;
                         }

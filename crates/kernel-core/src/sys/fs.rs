@@ -147,6 +147,9 @@ pub(super) fn refresh_mapped(cx: &mut Ctx, file: &Arc<dyn File>, off: u64, len: 
     }
 }
 
+/// Size of a page.
+const PAGE: u64 = 4096;
+
 /// A file said it would block: EAGAIN for O_NONBLOCK, else wait for an event and run again.
 pub(super) fn would_block(cx: &mut Ctx, flags: u32) -> Errno {
     if flags & g::O_NONBLOCK != 0 {
@@ -192,11 +195,32 @@ fn read_segs(cx: &mut Ctx, fd: u64, segs: &[(u64, u64)], at: Option<u64>) -> Sys
     sync_mapped(cx, &d.file);
     let positional = d.file.positional();
     if !positional {
+        // A stream consumes what it reads: check the start of the buffer first, so that a bad pointer
+        // gives EFAULT without losing data (Linux copies before consuming). Only the first page: a large
+        // buffer is not faulted in for a short read.
+        if let Some(&(base, len)) = segs.iter().find(|s| s.1 > 0) {
+            let first = len.min(total_len).min(PAGE - (base % PAGE));
+            cx.p.mm.probe_write(base, first)?;
+        }
+        if d.file.as_any().is::<super::event::SignalFd>() {
+            let (base, len) = segs[0];
+            return match super::event::read_signalfd(cx, &d.file, base, len) {
+                Err(Errno::EAGAIN) => Err(would_block(cx, d.flags)),
+                r => r,
+            };
+        }
         // A stream: one read, scattered over the buffers.
         let mut tmp = alloc::vec![0u8; total_len.min(CHUNK) as usize];
         let n = match d.file.read(cx.plat, 0, &mut tmp) {
             Ok(n) => n,
-            Err(Errno::EAGAIN) => return Err(would_block(cx, d.flags)),
+            Err(Errno::EAGAIN) => {
+                let e = would_block(cx, d.flags);
+                // A timerfd becomes readable by itself when it expires: wait until then at the latest.
+                if let Some(w) = cx.p.wait.as_mut() {
+                    w.deadline = super::event::time_deadline(&d.file);
+                }
+                return Err(e);
+            }
             Err(e) => return Err(e),
         };
         let mut done = 0usize;

@@ -70,6 +70,11 @@ pub trait File: Send + Sync + Any {
     fn sync(&self, _data_only: bool) -> Result<(), Errno> {
         Ok(())
     }
+    /// A counter that changes whenever new data or room arrives (each write to a pipe, each eventfd
+    /// write): edge-triggered epoll reports a new event when it changed. 0 for files without one.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// lseek over a file of `size` bytes whose stored data ends at `data_end` (holes after it), as tmpfs.

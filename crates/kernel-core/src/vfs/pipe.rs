@@ -29,6 +29,8 @@ struct PipeState {
     /// Whether a reader / a writer was ever there (a FIFO opened on one side only waits for the other).
     had_reader: bool,
     had_writer: bool,
+    /// Counts writes and reads, for edge-triggered epoll (every write is a new edge, as in Linux).
+    generation: u64,
 }
 
 /// A blocking write waiting for room: (thread, call key, bytes written so far).
@@ -60,6 +62,7 @@ fn new_pipe(now: Timespec, ends: usize) -> Arc<Pipe> {
             writers: ends,
             had_reader: ends > 0,
             had_writer: ends > 0,
+            generation: 0,
         }),
         partial: Mutex::new(alloc::vec::Vec::new()),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
@@ -213,7 +216,12 @@ impl File for PipeEnd {
         }
         let n = room.min(data.len());
         s.buf.extend(&data[..n]);
+        s.generation += 1;
         Ok(n)
+    }
+
+    fn generation(&self) -> u64 {
+        self.pipe.state.lock().generation
     }
 
     fn poll(&self, _plat: &mut dyn Platform) -> u32 {
