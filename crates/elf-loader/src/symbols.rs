@@ -81,7 +81,11 @@ impl Symbols {
             let name_off = u32_at(e, 0)? as usize;
             let name = strtab.get(name_off..).unwrap_or(&[]);
             let end = name.iter().position(|c| *c == 0).unwrap_or(name.len());
-            syms.push(Symbol { value, size: sz, name: String::from_utf8_lossy(&name[..end]).into_owned() });
+            syms.push(Symbol {
+                value,
+                size: sz,
+                name: String::from_utf8_lossy(&name[..end]).into_owned(),
+            });
         }
         syms.sort_by_key(|s| s.value);
         Some(Symbols { syms })
@@ -100,9 +104,16 @@ impl Symbols {
     /// The function containing `addr` (file address) and the offset into it. A symbol of unknown size
     /// covers up to the next symbol.
     pub fn lookup(&self, addr: u64) -> Option<(&str, u64)> {
-        let i = self.syms.partition_point(|s| s.value <= addr).checked_sub(1)?;
+        let i = self
+            .syms
+            .partition_point(|s| s.value <= addr)
+            .checked_sub(1)?;
         let s = &self.syms[i];
-        let inside = if s.size > 0 { addr < s.value + s.size } else { self.syms.get(i + 1).is_none_or(|n| addr < n.value) };
+        let inside = if s.size > 0 {
+            addr < s.value + s.size
+        } else {
+            self.syms.get(i + 1).is_none_or(|n| addr < n.value)
+        };
         inside.then(|| (s.name.as_str(), addr - s.value))
     }
 }
@@ -116,8 +127,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("elf-loader-syms-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let src = dir.join("s.c");
-        std::fs::write(&src, "int helper(int x){return x*3;}\nint main(void){return helper(2);}\n")
-            .expect("write source");
+        std::fs::write(
+            &src,
+            "int helper(int x){return x*3;}\nint main(void){return helper(2);}\n",
+        )
+        .expect("write source");
         let bin = dir.join("s");
         let ok = std::process::Command::new("gcc")
             .args(["-O0", "-static-pie", "-o"])
@@ -133,7 +147,11 @@ mod tests {
         let image = std::fs::read(&bin).expect("read binary");
         let syms = Symbols::from_image(&image);
         assert!(syms.len() > 10);
-        let helper = syms.syms.iter().find(|s| s.name == "helper").expect("helper symbol");
+        let helper = syms
+            .syms
+            .iter()
+            .find(|s| s.name == "helper")
+            .expect("helper symbol");
         assert_eq!(syms.lookup(helper.value + 3), Some(("helper", 3)));
         assert_eq!(syms.lookup(0), None);
         // Truncations and garbage never panic.

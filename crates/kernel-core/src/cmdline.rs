@@ -72,15 +72,23 @@ pub struct Cmdline {
 impl Cmdline {
     /// Parse a command line, setting apart the device tokens QEMU appends on microvm.
     pub fn parse(line: &[u8]) -> Cmdline {
-        let (devices, words): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
-            split_words(line).into_iter().partition(|w| w.starts_with(b"virtio_mmio.device="));
+        let (devices, words): (Vec<Vec<u8>>, Vec<Vec<u8>>) = split_words(line)
+            .into_iter()
+            .partition(|w| w.starts_with(b"virtio_mmio.device="));
         match words.iter().position(|w| w == b"--") {
             Some(i) => Cmdline {
-                options: words[..i].iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect(),
+                options: words[..i]
+                    .iter()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect(),
                 argv: words[i + 1..].to_vec(),
                 devices,
             },
-            None => Cmdline { options: Vec::new(), argv: words, devices },
+            None => Cmdline {
+                options: Vec::new(),
+                argv: words,
+                devices,
+            },
         }
     }
 
@@ -91,7 +99,9 @@ impl Cmdline {
 
     /// The values of `name=VALUE` options, in order.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.options.iter().filter_map(move |o| o.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+        self.options
+            .iter()
+            .filter_map(move |o| o.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
     }
 
     /// The last value of `name=VALUE`.
@@ -113,13 +123,18 @@ mod tests {
 
     #[test]
     fn options_and_device_tokens() {
-        let c = Cmdline::parse(b"strace env=A=1 -- /bin/app x -- y virtio_mmio.device=512@0xfeb00e00:12");
+        let c = Cmdline::parse(
+            b"strace env=A=1 -- /bin/app x -- y virtio_mmio.device=512@0xfeb00e00:12",
+        );
         assert_eq!(c.options, ["strace", "env=A=1"]);
         assert!(c.flag("strace"));
         assert_eq!(c.value("env"), Some("A=1"));
         let argv: Vec<&[u8]> = c.argv.iter().map(|v| v.as_slice()).collect();
         assert_eq!(argv, [&b"/bin/app"[..], b"x", b"--", b"y"]);
-        assert_eq!(c.devices, [b"virtio_mmio.device=512@0xfeb00e00:12".to_vec()]);
+        assert_eq!(
+            c.devices,
+            [b"virtio_mmio.device=512@0xfeb00e00:12".to_vec()]
+        );
         assert_eq!(Cmdline::parse(b"hello a b").argv.len(), 3);
         assert!(Cmdline::parse(b"").argv.is_empty());
     }

@@ -74,7 +74,9 @@ pub fn entries(data: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, CpioError>
                 .get(name_start..name_start + namesize.saturating_sub(1))
                 .ok_or(CpioError::Truncated(off))?;
             let data_start = align4(name_start + namesize);
-            let body = data.get(data_start..data_start + filesize).ok_or(CpioError::Truncated(off))?;
+            let body = data
+                .get(data_start..data_start + filesize)
+                .ok_or(CpioError::Truncated(off))?;
             let entry_off = off;
             off = align4(data_start + filesize);
             let _ = entry_off;
@@ -108,7 +110,8 @@ mod tests {
     use alloc::vec::Vec;
 
     fn entry(out: &mut Vec<u8>, name: &[u8], mode: u32, data: &[u8]) {
-        let hdr = alloc::format!(
+        let hdr =
+            alloc::format!(
             "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
             1, mode, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0
         );
@@ -130,11 +133,21 @@ mod tests {
         entry(&mut a, b"bin", 0o040755, b"");
         entry(&mut a, b"bin/app", 0o100755, b"hello");
         entry(&mut a, b"TRAILER!!!", 0, b"");
-        let e: Vec<_> = entries(&a).collect::<Result<_, _>>().expect("valid archive");
+        let e: Vec<_> = entries(&a)
+            .collect::<Result<_, _>>()
+            .expect("valid archive");
         assert_eq!(e.len(), 2);
         assert_eq!(
             e[1],
-            Entry { name: b"bin/app", mode: 0o100755, data: b"hello", uid: 0, gid: 0, mtime: 0, rdev: (0, 0) }
+            Entry {
+                name: b"bin/app",
+                mode: 0o100755,
+                data: b"hello",
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                rdev: (0, 0)
+            }
         );
         a.truncate(200);
         assert!(entries(&a).any(|r| r.is_err()));

@@ -296,7 +296,11 @@ impl AddressSpace {
             .filter(|l| *l <= USER_END)
             .ok_or(Errno::ENOMEM)?;
         // Linux's overcommit heuristic: private writable memory larger than all RAM cannot be backed.
-        if prot & PROT_WRITE != 0 && flags & 0xf == g::MAP_PRIVATE && flags & g::MAP_NORESERVE == 0 && len > self.commit_limit {
+        if prot & PROT_WRITE != 0
+            && flags & 0xf == g::MAP_PRIVATE
+            && flags & g::MAP_NORESERVE == 0
+            && len > self.commit_limit
+        {
             return Err(Errno::ENOMEM);
         }
         let kind = flags & 0xf;

@@ -29,7 +29,11 @@ pub trait Platform {
     /// CPU time used so far, in nanoseconds.
     fn cpu_times(&self) -> CpuTimes {
         let t = self.monotonic_ns();
-        CpuTimes { user: t, system: 0, thread: t }
+        CpuTimes {
+            user: t,
+            system: 0,
+            thread: t,
+        }
     }
 }
 

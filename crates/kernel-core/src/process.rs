@@ -123,12 +123,30 @@ impl Process {
                 cloexec: false,
             })
         };
-        let mut rlimits = [Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY }; RLIMIT_NLIMITS];
-        rlimits[linux_raw_sys::general::RLIMIT_STACK as usize] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
-        rlimits[linux_raw_sys::general::RLIMIT_NOFILE as usize] = Rlimit { cur: 1024, max: 4096 };
-        rlimits[linux_raw_sys::general::RLIMIT_CORE as usize] = Rlimit { cur: 0, max: RLIM_INFINITY };
+        let mut rlimits = [Rlimit {
+            cur: RLIM_INFINITY,
+            max: RLIM_INFINITY,
+        }; RLIMIT_NLIMITS];
+        rlimits[linux_raw_sys::general::RLIMIT_STACK as usize] = Rlimit {
+            cur: 8 << 20,
+            max: RLIM_INFINITY,
+        };
+        rlimits[linux_raw_sys::general::RLIMIT_NOFILE as usize] = Rlimit {
+            cur: 1024,
+            max: 4096,
+        };
+        rlimits[linux_raw_sys::general::RLIMIT_CORE as usize] = Rlimit {
+            cur: 0,
+            max: RLIM_INFINITY,
+        };
         let cwd = fs.root.clone();
-        let comm = exe.rsplit('/').next().unwrap_or("").chars().take(15).collect();
+        let comm = exe
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(15)
+            .collect();
         Process {
             mm,
             fds: alloc::vec![console(0, 0), console(1, 1), console(2, 1)],
@@ -165,13 +183,19 @@ impl Process {
     /// The open file behind descriptor `fd`.
     pub fn file(&self, fd: u64) -> Result<FileRef, Errno> {
         let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        self.fds.get(i).and_then(|f| f.as_ref()).map(|f| f.file.clone()).ok_or(Errno::EBADF)
+        self.fds
+            .get(i)
+            .and_then(|f| f.as_ref())
+            .map(|f| f.file.clone())
+            .ok_or(Errno::EBADF)
     }
 
     /// Install `file` at the lowest free descriptor >= `min`.
     pub fn install_fd(&mut self, file: FileRef, cloexec: bool, min: usize) -> Result<u64, Errno> {
         let limit = self.rlimits[linux_raw_sys::general::RLIMIT_NOFILE as usize].cur as usize;
-        let slot = (min..limit).find(|i| self.fds.get(*i).is_none_or(|f| f.is_none())).ok_or(Errno::EMFILE)?;
+        let slot = (min..limit)
+            .find(|i| self.fds.get(*i).is_none_or(|f| f.is_none()))
+            .ok_or(Errno::EMFILE)?;
         if self.fds.len() <= slot {
             self.fds.resize(slot + 1, None);
         }

@@ -17,12 +17,24 @@ use linux_raw_sys::general as g;
 
 fn anon_stat(ino: u64) -> Stat {
     // Linux's anonymous inodes: mode 0600 without a file type, on the anon_inodefs device.
-    Stat { dev: makedev(0, 0xf), ino, mode: 0o600, nlink: 1, blksize: 4096, ..Stat::default() }
+    Stat {
+        dev: makedev(0, 0xf),
+        ino,
+        mode: 0o600,
+        nlink: 1,
+        blksize: 4096,
+        ..Stat::default()
+    }
 }
 
 fn install(cx: &mut Ctx, file: Arc<dyn File>, flags: u32, name: &str) -> SysResult {
     let cloexec = flags & g::O_CLOEXEC != 0;
-    let f = OpenFile { file, pos: 0, flags: g::O_RDWR | (flags & g::O_NONBLOCK), path: String::from(name) };
+    let f = OpenFile {
+        file,
+        pos: 0,
+        flags: g::O_RDWR | (flags & g::O_NONBLOCK),
+        path: String::from(name),
+    };
     cx.p.install_fd(Arc::new(Mutex::new(f)), cloexec, 0)
 }
 
@@ -41,7 +53,12 @@ impl File for EventFd {
     fn as_any(&self) -> &dyn Any {
         self
     }
-    fn read(&self, _plat: &mut dyn crate::platform::Platform, _pos: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+    fn read(
+        &self,
+        _plat: &mut dyn crate::platform::Platform,
+        _pos: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
         }
@@ -54,8 +71,18 @@ impl File for EventFd {
         buf[..8].copy_from_slice(&v.to_le_bytes());
         Ok(8)
     }
-    fn write(&self, _plat: &mut dyn crate::platform::Platform, _pos: u64, data: &[u8]) -> Result<usize, Errno> {
-        let v = u64::from_le_bytes(data.get(..8).ok_or(Errno::EINVAL)?.try_into().map_err(|_| Errno::EINVAL)?);
+    fn write(
+        &self,
+        _plat: &mut dyn crate::platform::Platform,
+        _pos: u64,
+        data: &[u8],
+    ) -> Result<usize, Errno> {
+        let v = u64::from_le_bytes(
+            data.get(..8)
+                .ok_or(Errno::EINVAL)?
+                .try_into()
+                .map_err(|_| Errno::EINVAL)?,
+        );
         if v == u64::MAX {
             return Err(Errno::EINVAL);
         }
@@ -64,7 +91,8 @@ impl File for EventFd {
             return Err(Errno::EAGAIN);
         }
         *c += v;
-        self.writes.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        self.writes
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         Ok(8)
     }
     fn generation(&self) -> u64 {
@@ -148,7 +176,12 @@ impl File for TimerFd {
     fn as_any(&self) -> &dyn Any {
         self
     }
-    fn read(&self, plat: &mut dyn crate::platform::Platform, _pos: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+    fn read(
+        &self,
+        plat: &mut dyn crate::platform::Platform,
+        _pos: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
         }
@@ -182,14 +215,28 @@ fn timerfd_of(cx: &Ctx, fd: u64) -> Result<Arc<dyn File>, Errno> {
 
 pub fn sys_timerfd_create(cx: &mut Ctx, a: &Args) -> SysResult {
     let clock = a[0] as u32;
-    if !matches!(clock, g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME | g::CLOCK_REALTIME_ALARM | g::CLOCK_BOOTTIME_ALARM) {
+    if !matches!(
+        clock,
+        g::CLOCK_REALTIME
+            | g::CLOCK_MONOTONIC
+            | g::CLOCK_BOOTTIME
+            | g::CLOCK_REALTIME_ALARM
+            | g::CLOCK_BOOTTIME_ALARM
+    ) {
         return Err(Errno::EINVAL);
     }
     let flags = a[1] as u32;
     if flags & !(g::O_CLOEXEC | g::O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let f = Arc::new(TimerFd { state: Mutex::new(TimerState { next: None, interval: 0, ticks: 0, clock }) });
+    let f = Arc::new(TimerFd {
+        state: Mutex::new(TimerState {
+            next: None,
+            interval: 0,
+            ticks: 0,
+            clock,
+        }),
+    });
     install(cx, f, flags, "anon_inode:[timerfd]")
 }
 
@@ -199,11 +246,18 @@ fn ts_ns(b: &[u8]) -> Result<u64, Errno> {
     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
         return Err(Errno::EINVAL);
     }
-    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+    Ok((sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nsec as u64))
 }
 
 fn itimerspec_bytes(interval: u64, left: u64) -> Vec<u8> {
-    super::le64(&[interval / 1_000_000_000, interval % 1_000_000_000, left / 1_000_000_000, left % 1_000_000_000])
+    super::le64(&[
+        interval / 1_000_000_000,
+        interval % 1_000_000_000,
+        left / 1_000_000_000,
+        left % 1_000_000_000,
+    ])
 }
 
 pub fn sys_timerfd_settime(cx: &mut Ctx, a: &Args) -> SysResult {
@@ -222,7 +276,10 @@ pub fn sys_timerfd_settime(cx: &mut Ctx, a: &Args) -> SysResult {
     t.advance(now);
     let old = {
         let mut s = t.state.lock();
-        let old = itimerspec_bytes(s.interval, s.next.map_or(0, |n| n.saturating_sub(now).max(1)));
+        let old = itimerspec_bytes(
+            s.interval,
+            s.next.map_or(0, |n| n.saturating_sub(now).max(1)),
+        );
         s.next = if value == 0 {
             None
         } else if flags & TFD_TIMER_ABSTIME != 0 {
@@ -252,7 +309,10 @@ pub fn sys_timerfd_gettime(cx: &mut Ctx, a: &Args) -> SysResult {
     t.advance(now);
     let b = {
         let s = t.state.lock();
-        itimerspec_bytes(s.interval, s.next.map_or(0, |n| n.saturating_sub(now).max(1)))
+        itimerspec_bytes(
+            s.interval,
+            s.next.map_or(0, |n| n.saturating_sub(now).max(1)),
+        )
     };
     put(cx, a[1], &b)?;
     Ok(0)
@@ -271,7 +331,12 @@ impl File for SignalFd {
         self
     }
     /// Reads need the process's signals: done by [`read_signalfd`], called from the read syscall.
-    fn read(&self, _plat: &mut dyn crate::platform::Platform, _pos: u64, _buf: &mut [u8]) -> Result<usize, Errno> {
+    fn read(
+        &self,
+        _plat: &mut dyn crate::platform::Platform,
+        _pos: u64,
+        _buf: &mut [u8],
+    ) -> Result<usize, Errno> {
         Err(Errno::EAGAIN)
     }
     fn poll(&self, _plat: &mut dyn crate::platform::Platform) -> u32 {
@@ -299,7 +364,14 @@ pub fn sys_signalfd4(cx: &mut Ctx, a: &Args) -> SysResult {
         *s.mask.lock() = mask;
         return Ok(fd as u64);
     }
-    install(cx, Arc::new(SignalFd { mask: Mutex::new(mask) }), flags, "anon_inode:[signalfd]")
+    install(
+        cx,
+        Arc::new(SignalFd {
+            mask: Mutex::new(mask),
+        }),
+        flags,
+        "anon_inode:[signalfd]",
+    )
 }
 
 pub fn sys_signalfd(cx: &mut Ctx, a: &Args) -> SysResult {
@@ -315,14 +387,18 @@ fn signalfd_pending(cx: &Ctx, s: &SignalFd) -> u64 {
 /// read() on a signalfd: dequeue pending signals of its mask as 128-byte signalfd_siginfo records.
 /// `Err(EAGAIN)` when none is pending.
 pub fn read_signalfd(cx: &mut Ctx, file: &Arc<dyn File>, buf: u64, len: u64) -> SysResult {
-    let Some(s) = file.as_any().downcast_ref::<SignalFd>() else { return Err(Errno::EINVAL) };
+    let Some(s) = file.as_any().downcast_ref::<SignalFd>() else {
+        return Err(Errno::EINVAL);
+    };
     if len < 128 {
         return Err(Errno::EINVAL);
     }
     let mut done = 0u64;
     while done + 128 <= len {
         let pending = signalfd_pending(cx, s);
-        let Some(sig) = (1..=64u8).find(|n| pending & (1 << (n - 1)) != 0) else { break };
+        let Some(sig) = (1..=64u8).find(|n| pending & (1 << (n - 1)) != 0) else {
+            break;
+        };
         let info = super::signal::take_signal(cx, sig);
         let mut rec = [0u8; 128];
         rec[0..4].copy_from_slice(&u32::from(sig).to_le_bytes());
@@ -347,17 +423,27 @@ pub fn read_signalfd(cx: &mut Ctx, file: &Arc<dyn File>, buf: u64, len: u64) -> 
 /// POLLIN.. bits ready now on `file` (signalfd and epoll need the process).
 pub fn readiness(cx: &mut Ctx, file: &Arc<dyn File>) -> u32 {
     if let Some(s) = file.as_any().downcast_ref::<SignalFd>() {
-        return if signalfd_pending(cx, s) != 0 { g::POLLIN | g::POLLRDNORM } else { 0 };
+        return if signalfd_pending(cx, s) != 0 {
+            g::POLLIN | g::POLLRDNORM
+        } else {
+            0
+        };
     }
     if let Some(e) = file.as_any().downcast_ref::<Epoll>() {
-        return if epoll_ready(cx, e, usize::MAX, false).is_empty() { 0 } else { g::POLLIN | g::POLLRDNORM };
+        return if epoll_ready(cx, e, usize::MAX, false).is_empty() {
+            0
+        } else {
+            g::POLLIN | g::POLLRDNORM
+        };
     }
     file.poll(cx.plat)
 }
 
 /// The time at which `file`'s readiness may change by itself (a timerfd's expiry).
 pub fn time_deadline(file: &Arc<dyn File>) -> Option<u64> {
-    file.as_any().downcast_ref::<TimerFd>().and_then(|t| t.deadline())
+    file.as_any()
+        .downcast_ref::<TimerFd>()
+        .and_then(|t| t.deadline())
 }
 
 fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -376,7 +462,9 @@ fn wait_again(cx: &mut Ctx, deadline: Option<u64>) -> Errno {
 
 /// A timeout in milliseconds (negative: forever) as a deadline, computed on the first run only.
 fn ms_deadline(cx: &mut Ctx, ms: i32) -> Result<Option<u64>, Errno> {
-    super::saved_deadline(cx, |cx| Ok((ms >= 0).then(|| cx.plat.monotonic_ns() + ms as u64 * 1_000_000)))
+    super::saved_deadline(cx, |cx| {
+        Ok((ms >= 0).then(|| cx.plat.monotonic_ns() + ms as u64 * 1_000_000))
+    })
 }
 
 /// A struct timespec timeout (NULL: forever) as a deadline, computed on the first run only.
@@ -480,19 +568,34 @@ fn do_select(cx: &mut Ctx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> 
             }
         }
     }
-    let mut outp = [alloc::vec![0u64; words], alloc::vec![0u64; words], alloc::vec![0u64; words]];
+    let mut outp = [
+        alloc::vec![0u64; words],
+        alloc::vec![0u64; words],
+        alloc::vec![0u64; words],
+    ];
     let mut count = 0;
     let mut file_deadline = None;
     for fd in 0..nfds as usize {
         let (w, b) = (fd / 64, 1u64 << (fd % 64));
-        let wanted: Vec<bool> = (0..3).map(|k| inp[k].get(w).is_some_and(|v| v & b != 0)).collect();
+        let wanted: Vec<bool> = (0..3)
+            .map(|k| inp[k].get(w).is_some_and(|v| v & b != 0))
+            .collect();
         if !wanted.iter().any(|x| *x) {
             continue;
         }
-        let file = cx.p.file(fd as u64).map_err(|_| Errno::EBADF)?.lock().file.clone();
+        let file =
+            cx.p.file(fd as u64)
+                .map_err(|_| Errno::EBADF)?
+                .lock()
+                .file
+                .clone();
         let r = readiness(cx, &file);
         file_deadline = min_opt(file_deadline, time_deadline(&file));
-        let masks = [g::POLLIN | g::POLLRDNORM | g::POLLHUP | g::POLLERR, g::POLLOUT | g::POLLWRNORM | g::POLLERR, g::POLLPRI];
+        let masks = [
+            g::POLLIN | g::POLLRDNORM | g::POLLHUP | g::POLLERR,
+            g::POLLOUT | g::POLLWRNORM | g::POLLERR,
+            g::POLLPRI,
+        ];
         for k in 0..3 {
             if wanted[k] && r & masks[k] != 0 {
                 outp[k][w] |= b;
@@ -523,7 +626,9 @@ pub fn sys_select(cx: &mut Ctx, a: &Args) -> SysResult {
         if sec < 0 || usec < 0 {
             return Err(Errno::EINVAL);
         }
-        Ok(Some(cx.plat.monotonic_ns() + sec as u64 * 1_000_000_000 + usec as u64 * 1000))
+        Ok(Some(
+            cx.plat.monotonic_ns() + sec as u64 * 1_000_000_000 + usec as u64 * 1000,
+        ))
     })?;
     do_select(cx, a[0], [a[1], a[2], a[3]], deadline)
 }
@@ -585,7 +690,14 @@ pub fn sys_epoll_create1(cx: &mut Ctx, a: &Args) -> SysResult {
     if flags & !g::O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    install(cx, Arc::new(Epoll { items: Mutex::new(BTreeMap::new()) }), flags, "anon_inode:[eventpoll]")
+    install(
+        cx,
+        Arc::new(Epoll {
+            items: Mutex::new(BTreeMap::new()),
+        }),
+        flags,
+        "anon_inode:[eventpoll]",
+    )
 }
 
 pub fn sys_epoll_create(cx: &mut Ctx, a: &Args) -> SysResult {
@@ -615,7 +727,11 @@ pub fn sys_epoll_ctl(cx: &mut Ctx, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     // Regular files and directories are always ready: Linux refuses them.
-    if tfile.as_any().downcast_ref::<crate::vfs::InodeFile>().is_some() {
+    if tfile
+        .as_any()
+        .downcast_ref::<crate::vfs::InodeFile>()
+        .is_some()
+    {
         return Err(Errno::EPERM);
     }
     let e = ep.as_any().downcast_ref::<Epoll>().ok_or(Errno::EINVAL)?;
@@ -623,7 +739,10 @@ pub fn sys_epoll_ctl(cx: &mut Ctx, a: &Args) -> SysResult {
         (0, 0)
     } else {
         let b = get::<12>(cx, a[3])?;
-        (u32::from_le_bytes([b[0], b[1], b[2], b[3]]), u64::from_le_bytes(b[4..12].try_into().map_err(|_| Errno::EFAULT)?))
+        (
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            u64::from_le_bytes(b[4..12].try_into().map_err(|_| Errno::EFAULT)?),
+        )
     };
     let mut items = e.items.lock();
     match a[1] {
@@ -634,7 +753,17 @@ pub fn sys_epoll_ctl(cx: &mut Ctx, a: &Args) -> SysResult {
             if events & EPOLLEXCLUSIVE != 0 && events & EPOLLONESHOT != 0 {
                 return Err(Errno::EINVAL);
             }
-            items.insert(fd, Interest { file: target, events: events & !EPOLLWAKEUP, data, last: 0, last_gen: 0, disabled: false });
+            items.insert(
+                fd,
+                Interest {
+                    file: target,
+                    events: events & !EPOLLWAKEUP,
+                    data,
+                    last: 0,
+                    last_gen: 0,
+                    disabled: false,
+                },
+            );
         }
         MOD => {
             let it = items.get_mut(&fd).ok_or(Errno::ENOENT)?;
@@ -663,7 +792,16 @@ fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, 
         .items
         .lock()
         .iter()
-        .map(|(fd, it)| (*fd, it.file.lock().file.clone(), it.events, it.last, it.last_gen, it.disabled))
+        .map(|(fd, it)| {
+            (
+                *fd,
+                it.file.lock().file.clone(),
+                it.events,
+                it.last,
+                it.last_gen,
+                it.disabled,
+            )
+        })
         .collect();
     let mut out = Vec::new();
     let mut updates = Vec::new();
@@ -672,7 +810,12 @@ fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, 
             continue;
         }
         // A descriptor closed since EPOLL_CTL_ADD is dropped from the list (as its last close would).
-        if cx.p.file(fd as u64).map(|f| !Arc::ptr_eq(&f.lock().file, &file)).unwrap_or(true) {
+        if cx
+            .p
+            .file(fd as u64)
+            .map(|f| !Arc::ptr_eq(&f.lock().file, &file))
+            .unwrap_or(true)
+        {
             updates.push((fd, None));
             continue;
         }
@@ -682,12 +825,19 @@ fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, 
         let gen = file.generation();
         // Edge-triggered: new readiness bits, or new data (the file's generation moved) while ready.
         let report = if events & EPOLLET != 0 {
-            if gen != last_gen { now } else { now & !last }
+            if gen != last_gen {
+                now
+            } else {
+                now & !last
+            }
         } else {
             now
         };
         if consume {
-            updates.push((fd, Some((now, gen, report != 0 && events & EPOLLONESHOT != 0))));
+            updates.push((
+                fd,
+                Some((now, gen, report != 0 && events & EPOLLONESHOT != 0)),
+            ));
         }
         if report != 0 {
             let data = e.items.lock().get(&fd).map_or(0, |it| it.data);
@@ -716,7 +866,13 @@ fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, 
     out
 }
 
-fn do_epoll_wait(cx: &mut Ctx, epfd: u64, events: u64, max: u64, deadline: Option<u64>) -> SysResult {
+fn do_epoll_wait(
+    cx: &mut Ctx,
+    epfd: u64,
+    events: u64,
+    max: u64,
+    deadline: Option<u64>,
+) -> SysResult {
     if (max as i32) <= 0 || max > (i32::MAX as u64) / 12 {
         return Err(Errno::EINVAL);
     }
@@ -727,8 +883,15 @@ fn do_epoll_wait(cx: &mut Ctx, epfd: u64, events: u64, max: u64, deadline: Optio
         if deadline.is_some_and(|d| cx.plat.monotonic_ns() >= d) {
             return Ok(0);
         }
-        let files: Vec<Arc<dyn File>> = e.items.lock().values().map(|it| it.file.lock().file.clone()).collect();
-        let fd_deadline = files.iter().fold(None, |acc, f| min_opt(acc, time_deadline(f)));
+        let files: Vec<Arc<dyn File>> = e
+            .items
+            .lock()
+            .values()
+            .map(|it| it.file.lock().file.clone())
+            .collect();
+        let fd_deadline = files
+            .iter()
+            .fold(None, |acc, f| min_opt(acc, time_deadline(f)));
         return Err(wait_again(cx, min_opt(deadline, fd_deadline)));
     }
     for (i, (ev, data)) in ready.iter().enumerate() {

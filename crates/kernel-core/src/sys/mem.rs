@@ -11,7 +11,14 @@ pub fn sys_mmap(cx: &mut Ctx, a: &Args) -> SysResult {
     if a[3] as u32 & linux_raw_sys::general::MAP_ANONYMOUS == 0 {
         return super::fsmap::sys_mmap_file(cx, a);
     }
-    cx.p.mm.mmap(a[0], a[1], a[2] as u32, a[3] as u32, a[4] as i32 as i64, a[5])
+    cx.p.mm.mmap(
+        a[0],
+        a[1],
+        a[2] as u32,
+        a[3] as u32,
+        a[4] as i32 as i64,
+        a[5],
+    )
 }
 
 pub fn sys_munmap(cx: &mut Ctx, a: &Args) -> SysResult {

@@ -28,7 +28,6 @@ pub fn sys_getppid(_cx: &mut Ctx, _a: &Args) -> SysResult {
     Ok(0)
 }
 
-
 pub fn sys_arch_prctl(cx: &mut Ctx, a: &Args) -> SysResult {
     match a[0] as u32 {
         ARCH_SET_FS => {
@@ -76,7 +75,11 @@ pub fn sys_rseq(cx: &mut Ctx, a: &Args) -> SysResult {
         return Ok(0);
     }
     if cx.p.rseq != 0 {
-        return Err(if cx.p.rseq == addr { Errno::EBUSY } else { Errno::EINVAL });
+        return Err(if cx.p.rseq == addr {
+            Errno::EBUSY
+        } else {
+            Errno::EINVAL
+        });
     }
     if len < 32 || addr % 32 != 0 {
         return Err(Errno::EINVAL);
@@ -88,7 +91,10 @@ pub fn sys_rseq(cx: &mut Ctx, a: &Args) -> SysResult {
 }
 
 fn rlimit_index(res: u64) -> Result<usize, Errno> {
-    usize::try_from(res).ok().filter(|r| *r < RLIMIT_NLIMITS).ok_or(Errno::EINVAL)
+    usize::try_from(res)
+        .ok()
+        .filter(|r| *r < RLIMIT_NLIMITS)
+        .ok_or(Errno::EINVAL)
 }
 
 pub fn sys_prlimit64(cx: &mut Ctx, a: &Args) -> SysResult {
@@ -144,7 +150,14 @@ pub fn sys_getrandom(cx: &mut Ctx, a: &Args) -> SysResult {
 
 pub fn sys_uname(cx: &mut Ctx, a: &Args) -> SysResult {
     let mut u = [0u8; 65 * 6];
-    let fields: [&[u8]; 6] = [b"Linux", b"nutshell", b"6.1.0-nutshell", b"#1 SMP nutshell", b"x86_64", b"(none)"];
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"nutshell",
+        b"6.1.0-nutshell",
+        b"#1 SMP nutshell",
+        b"x86_64",
+        b"(none)",
+    ];
     for (i, f) in fields.iter().enumerate() {
         u[i * 65..i * 65 + f.len()].copy_from_slice(f);
     }

@@ -83,7 +83,8 @@ pub fn default_action(sig: u8) -> Default {
     match sig {
         SIGCHLD | SIGCONT | SIGURG | SIGWINCH => Default::Ignore,
         SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => Default::Stop,
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS => Default::Core,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ
+        | SIGSYS => Default::Core,
         _ => Default::Terminate,
     }
 }
@@ -173,7 +174,11 @@ impl Signals {
     /// queued twice; real-time signals queue every instance with its info (as Linux, up to a limit).
     pub fn send(&mut self, tid: u32, info: SigInfo) {
         let b = bit(info.signo);
-        let pending = if tid == 0 { &mut self.process_pending } else { self.thread_pending.entry(tid).or_insert(0) };
+        let pending = if tid == 0 {
+            &mut self.process_pending
+        } else {
+            self.thread_pending.entry(tid).or_insert(0)
+        };
         let already = *pending & b != 0;
         *pending |= b;
         let q = self.info.entry((tid, info.signo)).or_default();
@@ -191,7 +196,11 @@ impl Signals {
     /// signal; the pending bit clears when none is left.
     fn take(&mut self, tid: u32, sig: u8) -> SigInfo {
         let b = bit(sig);
-        let from = if self.thread_pending.get(&tid).is_some_and(|p| p & b != 0) { tid } else { 0 };
+        let from = if self.thread_pending.get(&tid).is_some_and(|p| p & b != 0) {
+            tid
+        } else {
+            0
+        };
         let (info, left) = match self.info.get_mut(&(from, sig)) {
             Some(q) => (q.pop_front(), !q.is_empty()),
             None => (None, false),
@@ -204,7 +213,11 @@ impl Signals {
                 *p &= !b;
             }
         }
-        info.unwrap_or(SigInfo { signo: sig, code: SI_USER, ..SigInfo::default() })
+        info.unwrap_or(SigInfo {
+            signo: sig,
+            code: SI_USER,
+            ..SigInfo::default()
+        })
     }
 
     /// Forget a thread that ended.
@@ -216,7 +229,11 @@ impl Signals {
 
     /// The earliest timer expiry.
     pub fn next_timer(&self) -> Option<u64> {
-        self.itimer.iter().chain(self.timers.values()).filter_map(|t| t.next).min()
+        self.itimer
+            .iter()
+            .chain(self.timers.values())
+            .filter_map(|t| t.next)
+            .min()
     }
 }
 
@@ -227,7 +244,8 @@ pub fn has_deliverable(cx: &Ctx) -> bool {
 
 fn ignored(cx: &Ctx, sig: u8) -> bool {
     let act = cx.p.sigactions[usize::from(sig - 1)];
-    act.handler == 1 || act.handler == 0 && matches!(default_action(sig), Default::Ignore | Default::Stop)
+    act.handler == 1
+        || act.handler == 0 && matches!(default_action(sig), Default::Ignore | Default::Stop)
 }
 
 fn deliverable(cx: &Ctx) -> Option<u8> {
@@ -292,7 +310,9 @@ const UCONTEXT_SIZE: u64 = 8 + 8 + 24 + 256 + 8;
 /// Deliver the next deliverable signal of the running thread, if any.
 pub fn deliver(cx: &mut Ctx, regs: &mut UserRegs, fpu: &mut Fpu) -> Outcome {
     loop {
-        let Some(sig) = deliverable(cx) else { return Outcome::None };
+        let Some(sig) = deliverable(cx) else {
+            return Outcome::None;
+        };
         let info = cx.p.signals.take(cx.p.tid, sig);
         match handle(cx, sig, info, regs, fpu) {
             Outcome::None => continue,
@@ -321,7 +341,9 @@ fn handle(cx: &mut Ctx, sig: u8, info: SigInfo, regs: &mut UserRegs, fpu: &mut F
         0 => match default_action(sig) {
             Default::Ignore => Outcome::None,
             Default::Stop => {
-                cx.plat.log(&alloc::format!("nutshell: signal {sig} would stop the process: ignored (no job control)"));
+                cx.plat.log(&alloc::format!(
+                    "nutshell: signal {sig} would stop the process: ignored (no job control)"
+                ));
                 Outcome::None
             }
             Default::Terminate | Default::Core => Outcome::Terminate(sig),
@@ -340,14 +362,24 @@ fn on_altstack(cx: &Ctx, sp: u64) -> bool {
     flags & g::SS_DISABLE == 0 && size > 0 && sp > base && sp <= base + size
 }
 
-fn build_frame(cx: &mut Ctx, sig: u8, info: SigInfo, act: SigAction, regs: &mut UserRegs, fpu: &mut Fpu) -> Result<(), Errno> {
+fn build_frame(
+    cx: &mut Ctx,
+    sig: u8,
+    info: SigInfo,
+    act: SigAction,
+    regs: &mut UserRegs,
+    fpu: &mut Fpu,
+) -> Result<(), Errno> {
     if act.flags & SA_RESTORER == 0 || act.restorer == 0 {
         // x86_64 has no kernel-provided return trampoline: without SA_RESTORER the handler cannot return.
         return Err(Errno::EFAULT);
     }
     let (alt_base, alt_flags, alt_size) = cx.p.altstack;
     let mut sp = regs.rsp;
-    let use_alt = act.flags & SA_ONSTACK != 0 && alt_flags & g::SS_DISABLE == 0 && alt_size > 0 && !on_altstack(cx, sp);
+    let use_alt = act.flags & SA_ONSTACK != 0
+        && alt_flags & g::SS_DISABLE == 0
+        && alt_size > 0
+        && !on_altstack(cx, sp);
     if use_alt {
         sp = alt_base + alt_size;
     } else {
@@ -367,18 +399,46 @@ fn build_frame(cx: &mut Ctx, sig: u8, info: SigInfo, act: SigAction, regs: &mut 
         image.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
     }
     cx.p.mm.write(fp_at, &image)?;
-    let old_mask = cx.p.signals.saved_mask.remove(&cx.p.tid).unwrap_or(cx.p.sigmask);
+    let old_mask =
+        cx.p.signals
+            .saved_mask
+            .remove(&cx.p.tid)
+            .unwrap_or(cx.p.sigmask);
     let mut f = Vec::with_capacity(frame_size as usize);
     f.extend_from_slice(&act.restorer.to_le_bytes()); // pretcode
-    let uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | if fpu.xcr0 != 0 { UC_FP_XSTATE } else { 0 };
+    let uc_flags =
+        UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | if fpu.xcr0 != 0 { UC_FP_XSTATE } else { 0 };
     f.extend_from_slice(&le64(&[uc_flags, 0, alt_base]));
-    f.extend_from_slice(&(if on_altstack(cx, regs.rsp) { g::SS_ONSTACK } else { alt_flags }).to_le_bytes());
+    f.extend_from_slice(
+        &(if on_altstack(cx, regs.rsp) {
+            g::SS_ONSTACK
+        } else {
+            alt_flags
+        })
+        .to_le_bytes(),
+    );
     f.extend_from_slice(&[0u8; 4]);
     f.extend_from_slice(&alt_size.to_le_bytes());
     // struct sigcontext
     f.extend_from_slice(&le64(&[
-        regs.r8, regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15, regs.rdi, regs.rsi, regs.rbp,
-        regs.rbx, regs.rdx, regs.rax, regs.rcx, regs.rsp, regs.rip, regs.rflags,
+        regs.r8,
+        regs.r9,
+        regs.r10,
+        regs.r11,
+        regs.r12,
+        regs.r13,
+        regs.r14,
+        regs.r15,
+        regs.rdi,
+        regs.rsi,
+        regs.rbp,
+        regs.rbx,
+        regs.rdx,
+        regs.rax,
+        regs.rcx,
+        regs.rsp,
+        regs.rip,
+        regs.rflags,
     ]));
     f.extend_from_slice(&0x2bu16.to_le_bytes()); // cs (nutshell's user code selector)
     f.extend_from_slice(&[0u8; 4]); // gs, fs
@@ -429,7 +489,18 @@ fn restore(cx: &mut Ctx, regs: &mut UserRegs, fpu: &mut Fpu) -> Result<(), Errno
     let uc = regs.rsp;
     let mut b = alloc::vec![0u8; UCONTEXT_SIZE as usize];
     cx.p.mm.read_user(uc, &mut b)?;
-    let q = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+    let q = |i: usize| {
+        u64::from_le_bytes([
+            b[i],
+            b[i + 1],
+            b[i + 2],
+            b[i + 3],
+            b[i + 4],
+            b[i + 5],
+            b[i + 6],
+            b[i + 7],
+        ])
+    };
     let m = 40; // uc_mcontext
     let r = |i: usize| q(m + i * 8);
     let new = UserRegs {
@@ -491,7 +562,9 @@ fn sanitize_fpu(img: &mut [u8], xcr0: u64) {
     img[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
     img[464..512].fill(0);
     if img.len() >= 576 {
-        let bv = u64::from_le_bytes([img[512], img[513], img[514], img[515], img[516], img[517], img[518], img[519]]);
+        let bv = u64::from_le_bytes([
+            img[512], img[513], img[514], img[515], img[516], img[517], img[518], img[519],
+        ]);
         img[512..520].copy_from_slice(&(bv & xcr0).to_le_bytes());
         img[520..576].fill(0);
     }
@@ -507,9 +580,24 @@ pub fn interrupted_result(cx: &Ctx, nr: u64) -> Option<u64> {
     }
     let act = cx.p.sigactions[usize::from(sig - 1)];
     let restartable = [
-        g::__NR_read, g::__NR_write, g::__NR_readv, g::__NR_writev, g::__NR_pread64, g::__NR_pwrite64,
-        g::__NR_wait4, g::__NR_waitid, g::__NR_accept, g::__NR_accept4, g::__NR_connect, g::__NR_recvfrom,
-        g::__NR_sendto, g::__NR_recvmsg, g::__NR_sendmsg, g::__NR_open, g::__NR_openat, g::__NR_flock,
+        g::__NR_read,
+        g::__NR_write,
+        g::__NR_readv,
+        g::__NR_writev,
+        g::__NR_pread64,
+        g::__NR_pwrite64,
+        g::__NR_wait4,
+        g::__NR_waitid,
+        g::__NR_accept,
+        g::__NR_accept4,
+        g::__NR_connect,
+        g::__NR_recvfrom,
+        g::__NR_sendto,
+        g::__NR_recvmsg,
+        g::__NR_sendmsg,
+        g::__NR_open,
+        g::__NR_openat,
+        g::__NR_flock,
     ]
     .iter()
     .any(|n| u64::from(*n) == nr)
@@ -535,9 +623,24 @@ pub fn sys_rt_sigaction(cx: &mut Ctx, a: &Args) -> SysResult {
             return Err(Errno::EINVAL);
         }
         let b = get::<32>(cx, a[1])?;
-        let f = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
-        cx.p.sigactions[(sig - 1) as usize] =
-            SigAction { handler: f(0), flags: f(8), restorer: f(16), mask: f(24) & !UNBLOCKABLE };
+        let f = |i: usize| {
+            u64::from_le_bytes([
+                b[i],
+                b[i + 1],
+                b[i + 2],
+                b[i + 3],
+                b[i + 4],
+                b[i + 5],
+                b[i + 6],
+                b[i + 7],
+            ])
+        };
+        cx.p.sigactions[(sig - 1) as usize] = SigAction {
+            handler: f(0),
+            flags: f(8),
+            restorer: f(16),
+            mask: f(24) & !UNBLOCKABLE,
+        };
         // Setting SIG_IGN (or SIG_DFL of an ignored-by-default signal) discards what is pending.
         if ignored(cx, sig as u8) {
             let b = bit(sig as u8);
@@ -548,7 +651,11 @@ pub fn sys_rt_sigaction(cx: &mut Ctx, a: &Args) -> SysResult {
         }
     }
     if a[2] != 0 {
-        put(cx, a[2], &le64(&[old.handler, old.flags, old.restorer, old.mask]))?;
+        put(
+            cx,
+            a[2],
+            &le64(&[old.handler, old.flags, old.restorer, old.mask]),
+        )?;
     }
     Ok(0)
 }
@@ -592,12 +699,19 @@ pub fn sys_sigaltstack(cx: &mut Ctx, a: &Args) -> SysResult {
         if flags & g::SS_DISABLE == 0 && size < u64::from(g::MINSIGSTKSZ) {
             return Err(Errno::ENOMEM);
         }
-        cx.p.altstack =
-            if flags & g::SS_DISABLE != 0 { (0, g::SS_DISABLE, 0) } else { (sp, flags & g::SS_AUTODISARM, size) };
+        cx.p.altstack = if flags & g::SS_DISABLE != 0 {
+            (0, g::SS_DISABLE, 0)
+        } else {
+            (sp, flags & g::SS_AUTODISARM, size)
+        };
     }
     if a[1] != 0 {
         let mut b = [0u8; 24];
-        let flags = if onstack { g::SS_ONSTACK | (old.1 & g::SS_AUTODISARM) } else { old.1 };
+        let flags = if onstack {
+            g::SS_ONSTACK | (old.1 & g::SS_AUTODISARM)
+        } else {
+            old.1
+        };
         b[..8].copy_from_slice(&old.0.to_le_bytes());
         b[8..12].copy_from_slice(&flags.to_le_bytes());
         b[16..24].copy_from_slice(&old.2.to_le_bytes());
@@ -631,7 +745,12 @@ pub fn sys_kill(cx: &mut Ctx, a: &Args) -> SysResult {
         return Err(Errno::ESRCH);
     }
     if let Some(sig) = check_sig(a[1])? {
-        let info = SigInfo { signo: sig, code: SI_USER, pid: cx.p.pid, ..SigInfo::default() };
+        let info = SigInfo {
+            signo: sig,
+            code: SI_USER,
+            pid: cx.p.pid,
+            ..SigInfo::default()
+        };
         send(cx, 0, info);
     }
     Ok(0)
@@ -651,7 +770,12 @@ pub fn sys_tkill(cx: &mut Ctx, a: &Args) -> SysResult {
         return Err(Errno::ESRCH);
     }
     if let Some(sig) = sig {
-        let info = SigInfo { signo: sig, code: SI_TKILL, pid: cx.p.pid, ..SigInfo::default() };
+        let info = SigInfo {
+            signo: sig,
+            code: SI_TKILL,
+            pid: cx.p.pid,
+            ..SigInfo::default()
+        };
         send(cx, tid as u32, info);
     }
     Ok(0)
@@ -666,7 +790,12 @@ pub fn sys_tgkill(cx: &mut Ctx, a: &Args) -> SysResult {
         return Err(Errno::ESRCH);
     }
     if let Some(sig) = sig {
-        let info = SigInfo { signo: sig, code: SI_TKILL, pid: cx.p.pid, ..SigInfo::default() };
+        let info = SigInfo {
+            signo: sig,
+            code: SI_TKILL,
+            pid: cx.p.pid,
+            ..SigInfo::default()
+        };
         send(cx, a[1] as u32, info);
     }
     Ok(0)
@@ -682,7 +811,17 @@ fn queueinfo(cx: &mut Ctx, tid: u32, sig: u64, uinfo: u64) -> SysResult {
     }
     if let Some(sig) = sig {
         let value = u64::from_le_bytes([b[24], b[25], b[26], b[27], b[28], b[29], b[30], b[31]]);
-        send(cx, tid, SigInfo { signo: sig, code, pid: cx.p.pid, value, ..SigInfo::default() });
+        send(
+            cx,
+            tid,
+            SigInfo {
+                signo: sig,
+                code,
+                pid: cx.p.pid,
+                value,
+                ..SigInfo::default()
+            },
+        );
     }
     Ok(0)
 }
@@ -779,7 +918,11 @@ pub fn sys_rt_sigtimedwait(cx: &mut Ctx, a: &Args) -> SysResult {
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
             return Err(Errno::EINVAL);
         }
-        Ok(Some(cx.plat.monotonic_ns().saturating_add(sec as u64 * 1_000_000_000 + nsec as u64)))
+        Ok(Some(
+            cx.plat
+                .monotonic_ns()
+                .saturating_add(sec as u64 * 1_000_000_000 + nsec as u64),
+        ))
     })?;
     if deadline.is_some_and(|d| cx.plat.monotonic_ns() >= d) {
         return Err(Errno::EAGAIN);
@@ -797,20 +940,46 @@ pub fn fire_timers(cx: &mut Ctx, now: u64) {
     for (i, sig) in [SIGALRM, SIGVTALRM, SIGPROF].into_iter().enumerate() {
         let t = &mut cx.p.signals.itimer[i];
         if let Some(next) = t.next.filter(|n| *n <= now) {
-            t.next = (now - next).checked_div(t.interval).map(|k| next + (k + 1) * t.interval);
-            send(cx, 0, SigInfo { signo: sig, code: SI_KERNEL, pid, ..SigInfo::default() });
+            t.next = (now - next)
+                .checked_div(t.interval)
+                .map(|k| next + (k + 1) * t.interval);
+            send(
+                cx,
+                0,
+                SigInfo {
+                    signo: sig,
+                    code: SI_KERNEL,
+                    pid,
+                    ..SigInfo::default()
+                },
+            );
         }
     }
-    let due: Vec<u32> = cx.p.signals.timers.iter().filter(|(_, t)| t.next.is_some_and(|n| n <= now)).map(|(k, _)| *k).collect();
+    let due: Vec<u32> =
+        cx.p.signals
+            .timers
+            .iter()
+            .filter(|(_, t)| t.next.is_some_and(|n| n <= now))
+            .map(|(k, _)| *k)
+            .collect();
     for id in due {
-        let Some(t) = cx.p.signals.timers.get_mut(&id) else { continue };
+        let Some(t) = cx.p.signals.timers.get_mut(&id) else {
+            continue;
+        };
         let next = t.next.unwrap_or(now);
         let missed = (now - next).checked_div(t.interval).unwrap_or(0);
         t.next = (t.interval > 0).then(|| next + (missed + 1) * t.interval);
         let (signo, value, tid, silent) = (t.signo, t.value, t.tid, t.silent);
         t.overrun = missed.min(i32::MAX as u64) as u32;
         if !silent {
-            let info = SigInfo { signo, code: SI_TIMER, pid: id, uid: missed as u32, value, ..SigInfo::default() };
+            let info = SigInfo {
+                signo,
+                code: SI_TIMER,
+                pid: id,
+                uid: missed as u32,
+                value,
+                ..SigInfo::default()
+            };
             send(cx, tid, info);
         }
     }
@@ -827,7 +996,9 @@ fn timeval(v: &[u8]) -> Result<u64, Errno> {
 
 fn itimer_value(cx: &Ctx, which: usize) -> [u8; 32] {
     let t = cx.p.signals.itimer[which];
-    let left = t.next.map_or(0, |n| n.saturating_sub(cx.plat.monotonic_ns()).max(1000));
+    let left = t
+        .next
+        .map_or(0, |n| n.saturating_sub(cx.plat.monotonic_ns()).max(1000));
     let mut b = [0u8; 32];
     let us = |ns: u64| (ns / 1_000_000_000, ns % 1_000_000_000 / 1000);
     let (is, iu) = us(t.interval);
@@ -837,14 +1008,20 @@ fn itimer_value(cx: &Ctx, which: usize) -> [u8; 32] {
 }
 
 pub fn sys_getitimer(cx: &mut Ctx, a: &Args) -> SysResult {
-    let which = usize::try_from(a[0]).ok().filter(|w| *w < 3).ok_or(Errno::EINVAL)?;
+    let which = usize::try_from(a[0])
+        .ok()
+        .filter(|w| *w < 3)
+        .ok_or(Errno::EINVAL)?;
     let v = itimer_value(cx, which);
     put(cx, a[1], &v)?;
     Ok(0)
 }
 
 pub fn sys_setitimer(cx: &mut Ctx, a: &Args) -> SysResult {
-    let which = usize::try_from(a[0]).ok().filter(|w| *w < 3).ok_or(Errno::EINVAL)?;
+    let which = usize::try_from(a[0])
+        .ok()
+        .filter(|w| *w < 3)
+        .ok_or(Errno::EINVAL)?;
     let old = itimer_value(cx, which);
     if a[1] != 0 {
         let v = get::<32>(cx, a[1])?;
@@ -866,9 +1043,14 @@ pub fn sys_setitimer(cx: &mut Ctx, a: &Args) -> SysResult {
 
 pub fn sys_alarm(cx: &mut Ctx, a: &Args) -> SysResult {
     let now = cx.plat.monotonic_ns();
-    let old = cx.p.signals.itimer[0].next.map_or(0, |n| n.saturating_sub(now).div_ceil(1_000_000_000));
+    let old = cx.p.signals.itimer[0]
+        .next
+        .map_or(0, |n| n.saturating_sub(now).div_ceil(1_000_000_000));
     let secs = a[0] as u32 as u64;
-    cx.p.signals.itimer[0] = Timer { next: (secs > 0).then_some(now + secs * 1_000_000_000), ..Timer::default() };
+    cx.p.signals.itimer[0] = Timer {
+        next: (secs > 0).then_some(now + secs * 1_000_000_000),
+        ..Timer::default()
+    };
     cx.p.threads.events += 1;
     Ok(old)
 }
@@ -879,10 +1061,21 @@ const SIGEV_THREAD_ID: u32 = 4;
 
 pub fn sys_timer_create(cx: &mut Ctx, a: &Args) -> SysResult {
     let clock = a[0] as u32;
-    if !matches!(clock, g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME | g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID) {
+    if !matches!(
+        clock,
+        g::CLOCK_REALTIME
+            | g::CLOCK_MONOTONIC
+            | g::CLOCK_BOOTTIME
+            | g::CLOCK_PROCESS_CPUTIME_ID
+            | g::CLOCK_THREAD_CPUTIME_ID
+    ) {
         return Err(Errno::EINVAL);
     }
-    let mut t = Timer { signo: SIGALRM, clock, ..Timer::default() };
+    let mut t = Timer {
+        signo: SIGALRM,
+        clock,
+        ..Timer::default()
+    };
     let id = cx.p.signals.next_timer_id;
     if a[1] != 0 {
         let ev = get::<64>(cx, a[1])?;
@@ -893,7 +1086,10 @@ pub fn sys_timer_create(cx: &mut Ctx, a: &Args) -> SysResult {
         match notify {
             SIGEV_NONE => t.silent = true,
             SIGEV_SIGNAL | SIGEV_THREAD_ID => {
-                t.signo = u8::try_from(signo).ok().filter(|s| (1..=64).contains(s)).ok_or(Errno::EINVAL)?;
+                t.signo = u8::try_from(signo)
+                    .ok()
+                    .filter(|s| (1..=64).contains(s))
+                    .ok_or(Errno::EINVAL)?;
                 if notify == SIGEV_THREAD_ID {
                     if !thread_exists(cx, tid) {
                         return Err(Errno::EINVAL);
@@ -923,9 +1119,16 @@ fn timespec_ns(b: &[u8]) -> Result<u64, Errno> {
 }
 
 fn itimerspec(cx: &Ctx, t: &Timer) -> [u8; 32] {
-    let left = t.next.map_or(0, |n| n.saturating_sub(cx.plat.monotonic_ns()).max(1));
+    let left = t
+        .next
+        .map_or(0, |n| n.saturating_sub(cx.plat.monotonic_ns()).max(1));
     let mut b = [0u8; 32];
-    b.copy_from_slice(&le64(&[t.interval / 1_000_000_000, t.interval % 1_000_000_000, left / 1_000_000_000, left % 1_000_000_000]));
+    b.copy_from_slice(&le64(&[
+        t.interval / 1_000_000_000,
+        t.interval % 1_000_000_000,
+        left / 1_000_000_000,
+        left % 1_000_000_000,
+    ]));
     b
 }
 
@@ -940,7 +1143,11 @@ pub fn sys_timer_settime(cx: &mut Ctx, a: &Args) -> SysResult {
     let next = if value == 0 {
         None
     } else if a[1] as u32 & g::TIMER_ABSTIME != 0 {
-        let base = if t.clock == g::CLOCK_REALTIME { cx.plat.realtime_ns() } else { now };
+        let base = if t.clock == g::CLOCK_REALTIME {
+            cx.plat.realtime_ns()
+        } else {
+            now
+        };
         Some(now + value.saturating_sub(base))
     } else {
         Some(now + value)
@@ -958,17 +1165,31 @@ pub fn sys_timer_settime(cx: &mut Ctx, a: &Args) -> SysResult {
 }
 
 pub fn sys_timer_gettime(cx: &mut Ctx, a: &Args) -> SysResult {
-    let t = *cx.p.signals.timers.get(&(a[0] as u32)).ok_or(Errno::EINVAL)?;
+    let t = *cx
+        .p
+        .signals
+        .timers
+        .get(&(a[0] as u32))
+        .ok_or(Errno::EINVAL)?;
     let v = itimerspec(cx, &t);
     put(cx, a[1], &v)?;
     Ok(0)
 }
 
 pub fn sys_timer_getoverrun(cx: &mut Ctx, a: &Args) -> SysResult {
-    Ok(u64::from(cx.p.signals.timers.get(&(a[0] as u32)).ok_or(Errno::EINVAL)?.overrun))
+    Ok(u64::from(
+        cx.p.signals
+            .timers
+            .get(&(a[0] as u32))
+            .ok_or(Errno::EINVAL)?
+            .overrun,
+    ))
 }
 
 pub fn sys_timer_delete(cx: &mut Ctx, a: &Args) -> SysResult {
-    cx.p.signals.timers.remove(&(a[0] as u32)).ok_or(Errno::EINVAL)?;
+    cx.p.signals
+        .timers
+        .remove(&(a[0] as u32))
+        .ok_or(Errno::EINVAL)?;
     Ok(0)
 }

@@ -94,7 +94,9 @@ impl Threads {
 
     /// Move up to `n` waiters from `from` to `to`; returns how many.
     fn requeue(&mut self, from: u64, to: u64, n: u32) -> u32 {
-        let Some(mut q) = self.waiters.remove(&from) else { return 0 };
+        let Some(mut q) = self.waiters.remove(&from) else {
+            return 0;
+        };
         let k = (n as usize).min(q.len());
         let moved: Vec<Waiter> = q.drain(..k).collect();
         if !q.is_empty() {
@@ -129,7 +131,14 @@ const CLONE_DETACHED: u64 = 0x400000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
 const CLONE_IO: u64 = 0x8000_0000;
 
-fn do_clone(cx: &mut Ctx, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> SysResult {
+fn do_clone(
+    cx: &mut Ctx,
+    flags: u64,
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+) -> SysResult {
     let supported = CLONE_VM
         | CLONE_FS
         | CLONE_FILES
@@ -144,10 +153,16 @@ fn do_clone(cx: &mut Ctx, flags: u64, stack: u64, parent_tid: u64, child_tid: u6
         | CLONE_IO
         | CLONE_PARENT;
     // Linux's rules: a thread shares signal handlers, which share the address space.
-    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 || flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0
+        || flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0
+    {
         return Err(Errno::EINVAL);
     }
-    if flags & CLONE_VM == 0 || flags & CLONE_THREAD == 0 || flags & CLONE_VFORK != 0 || flags & CLONE_PIDFD != 0 {
+    if flags & CLONE_VM == 0
+        || flags & CLONE_THREAD == 0
+        || flags & CLONE_VFORK != 0
+        || flags & CLONE_PIDFD != 0
+    {
         // New processes (fork, vfork, posix_spawn) need a second address space: not yet.
         cx.plat.log("nutshell: clone without CLONE_VM|CLONE_THREAD (a new process: fork/vfork/posix_spawn) is not implemented");
         return Err(Errno::ENOSYS);
@@ -167,12 +182,20 @@ fn do_clone(cx: &mut Ctx, flags: u64, stack: u64, parent_tid: u64, child_tid: u6
     cx.p.threads.tids.insert(tid);
     let state = ThreadState {
         tid,
-        clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 { child_tid } else { 0 },
+        clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 {
+            child_tid
+        } else {
+            0
+        },
         robust_list: (0, 0),
         rseq: 0,
         sigmask: cx.p.sigmask,
         altstack: (0, linux_raw_sys::general::SS_DISABLE, 0),
-        fs_base: if flags & CLONE_SETTLS != 0 { tls } else { cx.p.fs_base },
+        fs_base: if flags & CLONE_SETTLS != 0 {
+            tls
+        } else {
+            cx.p.fs_base
+        },
         wait: None,
     };
     cx.p.threads.spawn = Some(CloneRequest { state, stack });
@@ -189,12 +212,25 @@ pub fn sys_clone3(cx: &mut Ctx, a: &Args) -> SysResult {
     if a[1] < 64 || a[1] > 4096 {
         return Err(Errno::EINVAL);
     }
-    let b = get::<88>(cx, a[0]).or_else(|_| get::<64>(cx, a[0]).map(|s| {
-        let mut b = [0u8; 88];
-        b[..64].copy_from_slice(&s);
-        b
-    }))?;
-    let f = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+    let b = get::<88>(cx, a[0]).or_else(|_| {
+        get::<64>(cx, a[0]).map(|s| {
+            let mut b = [0u8; 88];
+            b[..64].copy_from_slice(&s);
+            b
+        })
+    })?;
+    let f = |i: usize| {
+        u64::from_le_bytes([
+            b[i],
+            b[i + 1],
+            b[i + 2],
+            b[i + 3],
+            b[i + 4],
+            b[i + 5],
+            b[i + 6],
+            b[i + 7],
+        ])
+    };
     let (flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
         (f(0), f(8), f(16), f(24), f(32), f(40), f(48), f(56));
     if exit_signal != 0 && flags & CLONE_THREAD != 0 {
@@ -204,7 +240,11 @@ pub fn sys_clone3(cx: &mut Ctx, a: &Args) -> SysResult {
         // set_tid needs PID namespaces.
         return Err(Errno::EINVAL);
     }
-    let top = if stack != 0 { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? } else { 0 };
+    let top = if stack != 0 {
+        stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+    } else {
+        0
+    };
     do_clone(cx, flags, top, parent_tid, child_tid, tls)
 }
 
@@ -249,8 +289,11 @@ fn release_robust_list(cx: &mut Ctx, tid: u32) {
     if head == 0 || len != 24 {
         return;
     }
-    let (Ok(mut entry), Ok(offset), Ok(pending)) = (get_u64(cx, head), get_u64(cx, head + 8), get_u64(cx, head + 16))
-    else {
+    let (Ok(mut entry), Ok(offset), Ok(pending)) = (
+        get_u64(cx, head),
+        get_u64(cx, head + 8),
+        get_u64(cx, head + 16),
+    ) else {
         return;
     };
     let release = |cx: &mut Ctx, e: u64| {
@@ -315,14 +358,30 @@ pub fn sys_futex(cx: &mut Ctx, a: &Args) -> SysResult {
     }
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { a[5] as u32 };
+            let bitset = if cmd == FUTEX_WAIT {
+                u32::MAX
+            } else {
+                a[5] as u32
+            };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            futex_wait(cx, addr, val, bitset, a[3], cmd == FUTEX_WAIT_BITSET, op & FUTEX_CLOCK_REALTIME != 0)
+            futex_wait(
+                cx,
+                addr,
+                val,
+                bitset,
+                a[3],
+                cmd == FUTEX_WAIT_BITSET,
+                op & FUTEX_CLOCK_REALTIME != 0,
+            )
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { a[5] as u32 };
+            let bitset = if cmd == FUTEX_WAKE {
+                u32::MAX
+            } else {
+                a[5] as u32
+            };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
@@ -347,7 +406,15 @@ pub fn sys_futex(cx: &mut Ctx, a: &Args) -> SysResult {
     }
 }
 
-fn futex_wait(cx: &mut Ctx, addr: u64, val: u32, bitset: u32, timeout: u64, absolute: bool, realtime: bool) -> SysResult {
+fn futex_wait(
+    cx: &mut Ctx,
+    addr: u64,
+    val: u32,
+    bitset: u32,
+    timeout: u64,
+    absolute: bool,
+    realtime: bool,
+) -> SysResult {
     let tid = cx.p.tid;
     if let Some(w) = cx.p.wait {
         // Running again: woken, timed out, or still waiting.
@@ -369,7 +436,9 @@ fn futex_wait(cx: &mut Ctx, addr: u64, val: u32, bitset: u32, timeout: u64, abso
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
             return Err(Errno::EINVAL);
         }
-        let t = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
+        let t = (sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(nsec as u64);
         let now = cx.plat.monotonic_ns();
         Some(if !absolute {
             now.saturating_add(t)
@@ -386,12 +455,18 @@ fn futex_wait(cx: &mut Ctx, addr: u64, val: u32, bitset: u32, timeout: u64, abso
         // Nobody could ever wake it: Linux would hang forever; say so instead.
         cx.p.fatal = Some((
             125,
-            alloc::format!("nutshell: deadlock: the only thread waits on futex {addr:#x} with no timeout"),
+            alloc::format!(
+                "nutshell: deadlock: the only thread waits on futex {addr:#x} with no timeout"
+            ),
         ));
         return Err(Errno::EDEADLK);
     }
     cx.p.threads.woken.remove(&tid);
-    cx.p.threads.waiters.entry(addr).or_default().push(Waiter { tid, bitset });
+    cx.p.threads
+        .waiters
+        .entry(addr)
+        .or_default()
+        .push(Waiter { tid, bitset });
     cx.p.wait = Some(Wait { deadline });
     Err(Errno::RESTART)
 }

@@ -19,15 +19,18 @@ fn read_timespec(cx: &mut Ctx, addr: u64) -> Result<u64, Errno> {
     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
         return Err(Errno::EINVAL);
     }
-    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+    Ok((sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nsec as u64))
 }
 
 fn clock_now(cx: &Ctx, clock: u64) -> Result<u64, Errno> {
     match clock as u32 {
         g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => Ok(cx.plat.realtime_ns()),
-        g::CLOCK_MONOTONIC | g::CLOCK_MONOTONIC_RAW | g::CLOCK_MONOTONIC_COARSE | g::CLOCK_BOOTTIME => {
-            Ok(cx.plat.monotonic_ns())
-        }
+        g::CLOCK_MONOTONIC
+        | g::CLOCK_MONOTONIC_RAW
+        | g::CLOCK_MONOTONIC_COARSE
+        | g::CLOCK_BOOTTIME => Ok(cx.plat.monotonic_ns()),
         g::CLOCK_PROCESS_CPUTIME_ID => {
             let t = cx.plat.cpu_times();
             Ok(t.user + t.system)
@@ -54,7 +57,11 @@ pub fn sys_clock_getres(cx: &mut Ctx, a: &Args) -> SysResult {
 pub fn sys_gettimeofday(cx: &mut Ctx, a: &Args) -> SysResult {
     if a[0] != 0 {
         let ns = cx.plat.realtime_ns();
-        put(cx, a[0], &super::le64(&[ns / 1_000_000_000, ns % 1_000_000_000 / 1000]))?;
+        put(
+            cx,
+            a[0],
+            &super::le64(&[ns / 1_000_000_000, ns % 1_000_000_000 / 1000]),
+        )?;
     }
     if a[1] != 0 {
         put(cx, a[1], &[0u8; 8])?;
@@ -100,12 +107,19 @@ pub fn sys_getrusage(cx: &mut Ctx, a: &Args) -> SysResult {
     let t = cx.plat.cpu_times();
     let (user, sys) = match who {
         RUSAGE_SELF => (t.user, t.system),
-        RUSAGE_THREAD => (t.thread.saturating_sub(t.system.min(t.thread)), t.system.min(t.thread)),
+        RUSAGE_THREAD => (
+            t.thread.saturating_sub(t.system.min(t.thread)),
+            t.system.min(t.thread),
+        ),
         RUSAGE_CHILDREN => (0, 0),
         _ => return Err(Errno::EINVAL),
     };
     let (total, free) = cx.plat.memory();
-    let maxrss_kb = if who == RUSAGE_CHILDREN { 0 } else { total.saturating_sub(free) / 1024 };
+    let maxrss_kb = if who == RUSAGE_CHILDREN {
+        0
+    } else {
+        total.saturating_sub(free) / 1024
+    };
     let tv = |ns: u64| [ns / 1_000_000_000, ns % 1_000_000_000 / 1000];
     let mut fields = [0u64; 18];
     fields[..2].copy_from_slice(&tv(user));
@@ -120,7 +134,11 @@ pub fn sys_times(cx: &mut Ctx, a: &Args) -> SysResult {
     let t = cx.plat.cpu_times();
     let ticks = |ns: u64| ns / 10_000_000;
     if a[0] != 0 {
-        put(cx, a[0], &super::le64(&[ticks(t.user), ticks(t.system), 0, 0]))?;
+        put(
+            cx,
+            a[0],
+            &super::le64(&[ticks(t.user), ticks(t.system), 0, 0]),
+        )?;
     }
     Ok(ticks(cx.plat.monotonic_ns()))
 }

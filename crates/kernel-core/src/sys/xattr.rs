@@ -17,7 +17,13 @@ fn check_path(cx: &mut Ctx, path: u64, follow: bool) -> Result<(), Errno> {
 }
 
 fn check_name(cx: &mut Ctx, name: u64) -> Result<(), Errno> {
-    let n = cx.p.mm.read_cstr(name, NAME_MAX + 1).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::ERANGE } else { e })?;
+    let n = cx.p.mm.read_cstr(name, NAME_MAX + 1).map_err(|e| {
+        if e == Errno::ENAMETOOLONG {
+            Errno::ERANGE
+        } else {
+            e
+        }
+    })?;
     if n.is_empty() || n.len() > NAME_MAX {
         return Err(Errno::ERANGE);
     }
