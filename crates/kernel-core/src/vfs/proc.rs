@@ -515,7 +515,17 @@ impl Inode for ProcInode {
                 Ok(format!("{}/task/{}", p.pid, p.tid).into_bytes())
             }
             N::MountsLink => Ok(b"self/mounts".to_vec()),
-            N::Exe => Ok(p?.exe.as_bytes().to_vec()),
+            N::Exe => {
+                // Always absolute, as Linux shows it.
+                let exe = p?.exe.as_bytes();
+                let mut out = if exe.starts_with(b"/") {
+                    Vec::new()
+                } else {
+                    b"/".to_vec()
+                };
+                out.extend_from_slice(exe);
+                Ok(out)
+            }
             N::Cwd => {
                 let p = p?;
                 p.fs.path_of(env, &p.cwd)
