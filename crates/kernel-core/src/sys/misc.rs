@@ -213,3 +213,20 @@ pub fn sys_prctl(cx: &mut Ctx, a: &Args) -> SysResult {
         _ => Err(Errno::EINVAL),
     }
 }
+
+/// sysinfo(2): uptime, memory and the number of threads (loads are 0: nothing else runs).
+pub fn sys_sysinfo(cx: &mut Ctx, a: &Args) -> SysResult {
+    let (total, free) = cx.plat.memory();
+    let uptime = cx.plat.monotonic_ns() / 1_000_000_000;
+    let mut b = [0u8; 112];
+    b[0..8].copy_from_slice(&uptime.to_le_bytes());
+    // loads[3] at 8..32 stay 0.
+    b[32..40].copy_from_slice(&total.to_le_bytes());
+    b[40..48].copy_from_slice(&free.to_le_bytes());
+    // sharedram, bufferram, totalswap, freeswap: 0.
+    b[80..82].copy_from_slice(&(cx.p.threads.live as u16).to_le_bytes());
+    // totalhigh, freehigh: 0; mem_unit = 1.
+    b[104..108].copy_from_slice(&1u32.to_le_bytes());
+    put(cx, a[0], &b)?;
+    Ok(0)
+}

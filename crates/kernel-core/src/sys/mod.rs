@@ -212,6 +212,7 @@ syscall_table! {
     __NR_clone3 => thread::sys_clone3,
     __NR_get_robust_list => thread::sys_get_robust_list,
     __NR_prctl => misc::sys_prctl,
+    __NR_sysinfo => misc::sys_sysinfo,
     __NR_exit => thread::sys_exit,
     __NR_exit_group => thread::sys_exit_group,
     __NR_socket => crate::net::sys::sys_socket,
