@@ -15,6 +15,7 @@ pub mod cli;
 pub mod cmdline;
 pub mod console;
 pub mod cpio;
+pub mod deps;
 pub mod gdb;
 pub mod program;
 pub mod qemu;
