@@ -148,6 +148,12 @@ pub struct RunArgs {
     #[arg(long = "volume", value_name = "HOSTDIR:GUESTDIR[:ro]", value_parser = parse_volume)]
     pub volumes: Vec<Volume>,
 
+    /// Also copy the host file or directory HOSTPATH into the VM at the same path, with the
+    /// libraries of any program in it (for what a dynamic program opens at run time: plugins,
+    /// dlopen'ed libraries, data). Repeatable; not with --rootfs.
+    #[arg(long = "add", value_name = "HOSTPATH")]
+    pub add: Vec<PathBuf>,
+
     /// PROGRAM (a path on this host, or a name looked up in PATH) and its arguments: everything
     /// after PROGRAM goes to the program, options included.
     #[arg(

@@ -66,6 +66,9 @@ pub enum RunError {
     /// gdb is missing or cannot start (125).
     #[error(transparent)]
     Gdb(#[from] GdbError),
+    /// A library or the interpreter of a dynamically linked program is missing (127) or unreadable (126).
+    #[error(transparent)]
+    Deps(#[from] crate::deps::DepsError),
     /// The program could not be packed into the initrd (126).
     #[error("{program}: {error}")]
     Pack {
@@ -125,6 +128,7 @@ impl RunError {
     pub fn status(&self) -> u8 {
         match self {
             RunError::Program(e) => e.status(),
+            RunError::Deps(e) => e.status(),
             RunError::Pack { .. } => 126,
             _ => 125,
         }
@@ -242,7 +246,18 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
     let host_program = match &args.rootfs {
         None => {
             let path = program::resolve(args.program(), path_var.as_deref())?;
-            Some(program::load(args.program(), &path)?)
+            let program = program::load(args.program(), &path)?;
+            // A dynamically linked program brings its interpreter and libraries (issue 5); nothing
+            // boots when one is missing.
+            let mut collector = crate::deps::Collector::new();
+            for extra in &args.add {
+                collector.add(extra);
+            }
+            for extra in runtime_data(&path) {
+                collector.add(extra);
+            }
+            let deps = collector.collect(&path)?;
+            Some((program, deps))
         }
         Some(_) => None,
     };
@@ -265,18 +280,25 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
     let kernel_path = tmp.path().join("kernel");
     std::fs::write(&kernel_path, kernel_image).map_err(RunError::Temp)?;
     let prepared = match (host_program, &args.rootfs) {
-        (Some(program), _) => {
+        (Some((program, deps)), _) => {
             let initrd = tmp.path().join("initrd.cpio");
-            write_initrd(&initrd, &program).map_err(|e| match e {
-                CpioError::Io(e) => RunError::Temp(e),
-                error => RunError::Pack {
-                    program: args.program().to_string_lossy().into_owned(),
-                    error,
-                },
-            })?;
+            let guest_path = if deps.interpreter.is_some() {
+                // The program, ld.so and the libraries at their host paths.
+                crate::deps::write_initrd(&initrd, &deps.files)?;
+                deps.program.as_os_str().as_bytes().to_vec()
+            } else {
+                write_initrd(&initrd, &program).map_err(|e| match e {
+                    CpioError::Io(e) => RunError::Temp(e),
+                    error => RunError::Pack {
+                        program: args.program().to_string_lossy().into_owned(),
+                        error,
+                    },
+                })?;
+                [&b"/"[..], &program.name].concat()
+            };
             Prepared {
                 initrd,
-                guest_path: [&b"/"[..], &program.name].concat(),
+                guest_path,
                 image: program.image,
             }
         }
@@ -590,6 +612,26 @@ fn signal_name(signal: i32) -> String {
 }
 
 /// Pack the program as `/<name>`, mode 0755.
+/// Data a language runtime reads at start, which no ELF dependency names: Python's standard library
+/// (`/usr/lib/pythonX.Y` for a `pythonX.Y` interpreter).
+fn runtime_data(program: &Path) -> Vec<PathBuf> {
+    let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(version) = name.strip_prefix("python") {
+        if version.contains('.') && version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            let lib = PathBuf::from(format!("/usr/lib/python{version}"));
+            if lib.is_dir() {
+                out.push(lib);
+            }
+        }
+    }
+    out
+}
+
 fn write_initrd(path: &Path, program: &program::Program) -> Result<(), CpioError> {
     let file = File::create(path)?;
     let mut cpio = CpioWriter::new(BufWriter::new(file));

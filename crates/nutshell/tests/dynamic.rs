@@ -1186,7 +1186,6 @@ fn missing_library() {
 /// The same through the CLI, once `nutshell run` collects libraries: the message, 127, and no
 /// QEMU started.
 #[test]
-#[ignore = "needs deps integration in nutshell run"]
 fn missing_library_through_the_cli() {
     let program = build_usegreet("missing-cli");
     fs::remove_file(program.parent().unwrap().join("lib/libgreet.so")).expect("rm");
