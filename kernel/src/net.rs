@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel_core::errno::Errno;
 use kernel_core::net::consts::*;
 use kernel_core::net::stack::{Handle, NetStack, TcpInfo, TcpPhase};
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
@@ -34,7 +34,7 @@ const TCP_BUF: usize = 64 << 10;
 const UDP_PACKETS: usize = 64;
 const UDP_BYTES: usize = 128 << 10;
 /// Listening sockets kept ready per listener.
-const POOL_MAX: usize = 16;
+const POOL_MAX: usize = 32;
 /// How long a connect may wait for an answer.
 const CONNECT_TIMEOUT_NS: u64 = 75_000_000_000;
 /// How long a closed connection may take to finish before it is dropped.
@@ -54,7 +54,10 @@ struct Listener {
     local: IpListenEndpoint,
     pool: Vec<SocketHandle>,
     pending: Vec<SocketHandle>,
+    /// Listening sockets kept ready.
     size: usize,
+    /// Connections that may wait for accept.
+    backlog: usize,
 }
 
 enum Entry {
@@ -171,12 +174,22 @@ pub fn on_interrupt() {
 
 impl Inner {
     fn poll(&mut self) -> bool {
+        // One received packet at a time, refilling the listeners' pools in between: a burst of SYNs
+        // must not find a port without a listening socket (smoltcp would answer with a reset).
+        let t = now();
+        self.iface.poll_maintenance(t);
         let mut changed = false;
-        for _ in 0..4 {
-            let r = self.iface.poll(now(), &mut *self.dev, &mut self.sockets);
-            if r == PollResult::None {
-                break;
+        for _ in 0..256 {
+            match self.iface.poll_ingress_single(t, &mut *self.dev, &mut self.sockets) {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => {
+                    changed = true;
+                    self.maintain();
+                }
             }
+        }
+        if self.iface.poll_egress(t, &mut *self.dev, &mut self.sockets) == PollResult::SocketStateChanged {
             changed = true;
         }
         if self.maintain() {
@@ -230,7 +243,7 @@ impl Inner {
                     _ => k += 1,
                 }
             }
-            while l.pool.len() < l.size && l.pool.len() + l.pending.len() < l.size * 4 {
+            while l.pool.len() < l.size && l.pending.len() < l.backlog {
                 let mut s = new_tcp();
                 if s.listen(l.local).is_err() {
                     break;
@@ -318,8 +331,8 @@ impl NetStack for KernelStack {
     fn tcp_listen(&self, local: SocketAddr, backlog: usize) -> Result<Handle, Errno> {
         with(|s| {
             let ep = listen_endpoint(local);
-            let size = backlog.clamp(1, POOL_MAX);
-            let h = s.add(Entry::Listener(Listener { local: ep, pool: Vec::new(), pending: Vec::new(), size }));
+            let size = POOL_MAX;
+            let h = s.add(Entry::Listener(Listener { local: ep, pool: Vec::new(), pending: Vec::new(), size, backlog: backlog.clamp(64, 128) }));
             s.maintain();
             Ok(h)
         })

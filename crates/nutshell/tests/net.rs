@@ -214,3 +214,56 @@ fn host_reaches_a_guest_server_through_hostfwd() {
     out.expect_stdout("listening\nserved 3 connections, 7 lines, 2097152 bulk bytes\n");
     out.expect_code(qemu_status(0));
 }
+
+/// Short connections through hostfwd: `sequential` one after the other, then `concurrent` at once.
+fn connections_through_hostfwd(sequential: usize, concurrent: usize) {
+    let prog = guest_net("server");
+    let port = free_port();
+    let netdev = format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:8080");
+    let append = format!("-- /server 8080 {}", sequential + concurrent + 1);
+    let cmd = qemu_net(&prog, &append, Some(&netdev));
+    let vm = thread::spawn(move || run_with_timeout(cmd, None, LIMIT));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    drop(connect_when_up(port, deadline));
+    let start = Instant::now();
+    for i in 0..sequential {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(20))).ok();
+        c.write_all(format!("up n{i}\n").as_bytes()).expect("send");
+        let mut line = String::new();
+        BufReader::new(&c).read_line(&mut line).expect("reply");
+        assert_eq!(line, format!("N{i}\n"));
+    }
+    let seq_time = start.elapsed();
+    let clients: Vec<_> = (0..concurrent)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+                c.set_read_timeout(Some(Duration::from_secs(30))).ok();
+                c.write_all(format!("up c{i}\n").as_bytes()).ok()?;
+                let mut line = String::new();
+                BufReader::new(&c).read_line(&mut line).ok()?;
+                Some(line == format!("C{i}\n"))
+            })
+        })
+        .collect();
+    let ok = clients.into_iter().map(|h| h.join()).filter(|r| matches!(r, Ok(Some(true)))).count();
+    let out = vm.join().expect("vm thread");
+    eprintln!("{sequential} sequential connections in {seq_time:?}; {ok}/{concurrent} concurrent ones answered");
+    assert_eq!(ok, concurrent, "\n{out}");
+    out.expect_code(qemu_status(0));
+}
+
+/// 200 short connections one after the other: none fails, and the server ends normally.
+#[test]
+fn many_sequential_connections_through_hostfwd() {
+    connections_through_hostfwd(200, 0);
+}
+
+/// 40 connections at once. Known to fail now and then (a connection accepted by QEMU on the host side
+/// is sometimes never answered): kept out of the default run until that is understood.
+#[test]
+#[ignore]
+fn concurrent_connections_through_hostfwd() {
+    connections_through_hostfwd(10, 40);
+}

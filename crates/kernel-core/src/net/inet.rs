@@ -549,7 +549,7 @@ impl Socket for InetSocket {
         self.net.ports.lock().set_listener(id, Some(Arc::downgrade(&local)));
         let ext = match self.net.stack() {
             Some(stack) if !local_addr.ip().is_loopback() => {
-                let n = backlog_of(backlog).clamp(1, 64);
+                let n = backlog_of(backlog).clamp(1, 1024);
                 stack.tcp_listen(local_addr, n).ok().map(|h| Ext { stack, h, tcp: true, abort: false })
             }
             _ => None,
