@@ -19,7 +19,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel_core::errno::Errno;
 use kernel_core::net::consts::*;
 use kernel_core::net::stack::{Handle, NetStack, TcpInfo, TcpPhase};
-use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
@@ -97,7 +99,11 @@ fn parse_config(v: &str) -> Option<(Ipv4Addr, u8, Option<Ipv4Addr>)> {
         None => (v, None),
     };
     let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, "24"));
-    Some((ip.parse().ok()?, prefix.parse().ok().filter(|p| *p <= 32)?, gw))
+    Some((
+        ip.parse().ok()?,
+        prefix.parse().ok().filter(|p| *p <= 32)?,
+        gw,
+    ))
 }
 
 /// What `init` found, started on first use (on a syscall or thread stack: the boot stack is too small
@@ -118,12 +124,21 @@ pub fn init(cmdline: &[u8]) {
     if opt == "none" {
         return;
     }
-    let Some(found) = virtio_net::probe(&cmd.devices) else { return };
-    let Some((ip, prefix, gw)) = parse_config(opt) else {
-        crate::log(&alloc::format!("nutshell: net={opt}: expected IP/PREFIX[,GATEWAY] or none"));
+    let Some(found) = virtio_net::probe(&cmd.devices) else {
         return;
     };
-    *PENDING.lock() = Some(Pending { found, ip, prefix, gw });
+    let Some((ip, prefix, gw)) = parse_config(opt) else {
+        crate::log(&alloc::format!(
+            "nutshell: net={opt}: expected IP/PREFIX[,GATEWAY] or none"
+        ));
+        return;
+    };
+    *PENDING.lock() = Some(Pending {
+        found,
+        ip,
+        prefix,
+        gw,
+    });
     kernel_core::net::set_stack(Arc::new(KernelStack));
 }
 
@@ -132,12 +147,24 @@ fn ensure_up(slot: &mut Option<Box<Inner>>) {
     if slot.is_some() {
         return;
     }
-    let Some(p) = PENDING.lock().take() else { return };
+    let Some(p) = PENDING.lock().take() else {
+        return;
+    };
     let irq = p.found.irq;
-    let Some(dev) = virtio_net::start(p.found) else { return };
+    let Some(dev) = virtio_net::start(p.found) else {
+        return;
+    };
     *slot = Some(bring_up(dev, p.ip, p.prefix, p.gw));
     virtio_net::route_irq(irq);
-    crate::log_at(crate::LOG_DEBUG, &alloc::format!("nutshell: net: {}/{} via {:?}, irq {irq}", p.ip, p.prefix, p.gw));
+    crate::log_at(
+        crate::LOG_DEBUG,
+        &alloc::format!(
+            "nutshell: net: {}/{} via {:?}, irq {irq}",
+            p.ip,
+            p.prefix,
+            p.gw
+        ),
+    );
 }
 
 /// The interface and its sockets, on the heap.
@@ -153,12 +180,20 @@ fn bring_up(mut dev: Box<NetDevice>, ip: Ipv4Addr, prefix: u8, gw: Option<Ipv4Ad
         let _ = iface.routes_mut().add_default_ipv4_route(gw);
     }
     dev.enable_interrupts();
-    Box::new(Inner { iface, dev, sockets: SocketSet::new(vec![]), entries: Vec::new(), closing: Vec::new() })
+    Box::new(Inner {
+        iface,
+        dev,
+        sockets: SocketSet::new(vec![]),
+        entries: Vec::new(),
+        closing: Vec::new(),
+    })
 }
 
 /// Run the stack: receive, send, timers. Returns whether some socket changed.
 pub fn poll() -> bool {
-    let Some(mut g) = STACK.try_lock() else { return false };
+    let Some(mut g) = STACK.try_lock() else {
+        return false;
+    };
     ensure_up(&mut g);
     let Some(s) = g.as_mut() else { return false };
     s.poll()
@@ -166,7 +201,9 @@ pub fn poll() -> bool {
 
 /// The device interrupt: acknowledge it and run the stack.
 pub fn on_interrupt() {
-    let Some(mut g) = STACK.try_lock() else { return };
+    let Some(mut g) = STACK.try_lock() else {
+        return;
+    };
     let Some(s) = g.as_mut() else { return };
     s.dev.ack_interrupt();
     s.poll();
@@ -180,7 +217,10 @@ impl Inner {
         self.iface.poll_maintenance(t);
         let mut changed = false;
         for _ in 0..256 {
-            match self.iface.poll_ingress_single(t, &mut *self.dev, &mut self.sockets) {
+            match self
+                .iface
+                .poll_ingress_single(t, &mut *self.dev, &mut self.sockets)
+            {
                 PollIngressSingleResult::None => break,
                 PollIngressSingleResult::PacketProcessed => {}
                 PollIngressSingleResult::SocketStateChanged => {
@@ -189,7 +229,9 @@ impl Inner {
                 }
             }
         }
-        if self.iface.poll_egress(t, &mut *self.dev, &mut self.sockets) == PollResult::SocketStateChanged {
+        if self.iface.poll_egress(t, &mut *self.dev, &mut self.sockets)
+            == PollResult::SocketStateChanged
+        {
             changed = true;
         }
         if self.maintain() {
@@ -264,26 +306,36 @@ impl Inner {
     }
 
     fn tcp(&mut self, h: Handle) -> Option<(&mut TcpMeta, &mut tcp::Socket<'static>)> {
-        let Some(Some(Entry::Tcp(m))) = self.entries.get_mut(h as usize) else { return None };
+        let Some(Some(Entry::Tcp(m))) = self.entries.get_mut(h as usize) else {
+            return None;
+        };
         let s = self.sockets.get_mut::<tcp::Socket>(m.sh);
         Some((m, s))
     }
 
     fn udp(&mut self, h: Handle) -> Option<&mut udp::Socket<'static>> {
-        let Some(Some(Entry::Udp(sh))) = self.entries.get(h as usize) else { return None };
+        let Some(Some(Entry::Udp(sh))) = self.entries.get(h as usize) else {
+            return None;
+        };
         let sh = *sh;
         Some(self.sockets.get_mut::<udp::Socket>(sh))
     }
 }
 
 fn new_tcp() -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; TCP_BUF]), tcp::SocketBuffer::new(vec![0; TCP_BUF]));
+    let mut s = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; TCP_BUF]),
+        tcp::SocketBuffer::new(vec![0; TCP_BUF]),
+    );
     s.set_ack_delay(Some(Duration::from_millis(10)));
     s
 }
 
 fn listen_endpoint(a: SocketAddr) -> IpListenEndpoint {
-    IpListenEndpoint { addr: (!a.ip().is_unspecified()).then(|| a.ip().into()), port: a.port() }
+    IpListenEndpoint {
+        addr: (!a.ip().is_unspecified()).then(|| a.ip().into()),
+        port: a.port(),
+    }
 }
 
 /// Update what the metadata learned from the socket's state.
@@ -308,7 +360,9 @@ struct KernelStack;
 fn with<R>(f: impl FnOnce(&mut Inner) -> R) -> R {
     let mut g = STACK.lock();
     ensure_up(&mut g);
-    let s = g.as_mut().expect("the network stack exists once registered");
+    let s = g
+        .as_mut()
+        .expect("the network stack exists once registered");
     f(s)
 }
 
@@ -318,7 +372,13 @@ impl NetStack for KernelStack {
     }
 
     fn addrs(&self) -> Vec<IpAddr> {
-        with(|s| s.iface.ip_addrs().iter().map(|c| c.address().into()).collect())
+        with(|s| {
+            s.iface
+                .ip_addrs()
+                .iter()
+                .map(|c| c.address().into())
+                .collect()
+        })
     }
 
     fn source_for(&self, dst: IpAddr) -> Result<IpAddr, Errno> {
@@ -332,7 +392,13 @@ impl NetStack for KernelStack {
         with(|s| {
             let ep = listen_endpoint(local);
             let size = POOL_MAX;
-            let h = s.add(Entry::Listener(Listener { local: ep, pool: Vec::new(), pending: Vec::new(), size, backlog: backlog.clamp(64, 128) }));
+            let h = s.add(Entry::Listener(Listener {
+                local: ep,
+                pool: Vec::new(),
+                pending: Vec::new(),
+                size,
+                backlog: backlog.clamp(64, 128),
+            }));
             s.maintain();
             Ok(h)
         })
@@ -341,17 +407,29 @@ impl NetStack for KernelStack {
     fn tcp_accept(&self, l: Handle) -> Result<(Handle, SocketAddr, SocketAddr), Errno> {
         with(|s| {
             s.poll();
-            let Some(Some(Entry::Listener(lst))) = s.entries.get_mut(l as usize) else { return Err(EINVAL) };
+            let Some(Some(Entry::Listener(lst))) = s.entries.get_mut(l as usize) else {
+                return Err(EINVAL);
+            };
             let idx = lst.pending.iter().position(|sh| {
                 let st = s.sockets.get::<tcp::Socket>(*sh).state();
-                !matches!(st, tcp::State::SynReceived | tcp::State::Listen | tcp::State::Closed)
+                !matches!(
+                    st,
+                    tcp::State::SynReceived | tcp::State::Listen | tcp::State::Closed
+                )
             });
             let Some(i) = idx else { return Err(EAGAIN) };
             let sh = lst.pending.swap_remove(i);
             let sock = s.sockets.get::<tcp::Socket>(sh);
             let local: SocketAddr = sock.local_endpoint().ok_or(EAGAIN)?.into();
             let remote: SocketAddr = sock.remote_endpoint().ok_or(EAGAIN)?.into();
-            let mut m = TcpMeta { sh, connect_start: None, established: true, saw_fin: false, reset_reported: false, timed_out: false };
+            let mut m = TcpMeta {
+                sh,
+                connect_start: None,
+                established: true,
+                saw_fin: false,
+                reset_reported: false,
+                timed_out: false,
+            };
             observe(&mut m, sock);
             let h = s.add(Entry::Tcp(m));
             s.maintain();
@@ -361,7 +439,9 @@ impl NetStack for KernelStack {
 
     fn tcp_acceptable(&self, l: Handle) -> bool {
         with(|s| {
-            let Some(Some(Entry::Listener(lst))) = s.entries.get(l as usize) else { return false };
+            let Some(Some(Entry::Listener(lst))) = s.entries.get(l as usize) else {
+                return false;
+            };
             lst.pending.iter().any(|sh| {
                 !matches!(
                     s.sockets.get::<tcp::Socket>(*sh).state(),
@@ -375,10 +455,11 @@ impl NetStack for KernelStack {
         with(|s| {
             let mut sock = new_tcp();
             let remote_ep: IpEndpoint = remote.into();
-            sock.connect(s.iface.context(), remote_ep, local.port()).map_err(|e| match e {
-                tcp::ConnectError::Unaddressable => ENETUNREACH,
-                tcp::ConnectError::InvalidState => EISCONN,
-            })?;
+            sock.connect(s.iface.context(), remote_ep, local.port())
+                .map_err(|e| match e {
+                    tcp::ConnectError::Unaddressable => ENETUNREACH,
+                    tcp::ConnectError::InvalidState => EISCONN,
+                })?;
             let sh = s.sockets.add(sock);
             let h = s.add(Entry::Tcp(TcpMeta {
                 sh,
@@ -395,8 +476,16 @@ impl NetStack for KernelStack {
 
     fn tcp_info(&self, h: Handle) -> TcpInfo {
         with(|s| {
-            let closed = TcpInfo { phase: TcpPhase::Closed, readable: 0, writable: false, peer_closed: true, error: None };
-            let Some((m, sock)) = s.tcp(h) else { return closed };
+            let closed = TcpInfo {
+                phase: TcpPhase::Closed,
+                readable: 0,
+                writable: false,
+                peer_closed: true,
+                error: None,
+            };
+            let Some((m, sock)) = s.tcp(h) else {
+                return closed;
+            };
             observe(m, sock);
             if let Some(start) = m.connect_start {
                 if sock.state() == tcp::State::SynSent && now_ns() - start > CONNECT_TIMEOUT_NS {
@@ -407,7 +496,11 @@ impl NetStack for KernelStack {
             let st = sock.state();
             let phase = match st {
                 tcp::State::SynSent | tcp::State::SynReceived => TcpPhase::Connecting,
-                tcp::State::Closed | tcp::State::Listen if !m.established || sock.recv_queue() == 0 => TcpPhase::Closed,
+                tcp::State::Closed | tcp::State::Listen
+                    if !m.established || sock.recv_queue() == 0 =>
+                {
+                    TcpPhase::Closed
+                }
                 _ => TcpPhase::Established,
             };
             let error = if phase != TcpPhase::Closed {
@@ -441,7 +534,13 @@ impl NetStack for KernelStack {
                 let (m, sock) = s.tcp(h).ok_or(EBADF)?;
                 observe(m, sock);
                 if !sock.may_send() {
-                    return Err(if sock.state() == tcp::State::Closed && m.established && !m.saw_fin { ECONNRESET } else { EPIPE });
+                    return Err(
+                        if sock.state() == tcp::State::Closed && m.established && !m.saw_fin {
+                            ECONNRESET
+                        } else {
+                            EPIPE
+                        },
+                    );
                 }
                 let r = match sock.send_slice(data) {
                     Ok(0) => Err(EAGAIN),
@@ -464,13 +563,21 @@ impl NetStack for KernelStack {
             let (m, sock) = s.tcp(h).ok_or(EBADF)?;
             observe(m, sock);
             if sock.recv_queue() > 0 {
-                let n = if peek { sock.peek_slice(buf) } else { sock.recv_slice(buf) };
+                let n = if peek {
+                    sock.peek_slice(buf)
+                } else {
+                    sock.recv_slice(buf)
+                };
                 return n.map_err(|_| EAGAIN);
             }
             if sock.may_recv() {
                 return Err(EAGAIN);
             }
-            if sock.state() == tcp::State::Closed && m.established && !m.saw_fin && !m.reset_reported {
+            if sock.state() == tcp::State::Closed
+                && m.established
+                && !m.saw_fin
+                && !m.reset_reported
+            {
                 m.reset_reported = true;
                 return Err(ECONNRESET);
             }
@@ -510,7 +617,9 @@ impl NetStack for KernelStack {
 
     fn tcp_close(&self, h: Handle, abort: bool) {
         with(|s| {
-            let Some(e) = s.entries.get_mut(h as usize).and_then(Option::take) else { return };
+            let Some(e) = s.entries.get_mut(h as usize).and_then(Option::take) else {
+                return;
+            };
             let deadline = now_ns() + LINGER_NS;
             match e {
                 Entry::Tcp(m) => {
@@ -542,8 +651,14 @@ impl NetStack for KernelStack {
 
     fn udp_bind(&self, local: SocketAddr) -> Result<Handle, Errno> {
         with(|s| {
-            let rx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_BYTES]);
-            let tx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_BYTES]);
+            let rx = udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                vec![0; UDP_BYTES],
+            );
+            let tx = udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                vec![0; UDP_BYTES],
+            );
             let mut sock = udp::Socket::new(rx, tx);
             sock.bind(listen_endpoint(local)).map_err(|_| EINVAL)?;
             let sh = s.sockets.add(sock);
@@ -572,7 +687,12 @@ impl NetStack for KernelStack {
         r
     }
 
-    fn udp_recv(&self, h: Handle, buf: &mut [u8], peek: bool) -> Result<(usize, usize, SocketAddr), Errno> {
+    fn udp_recv(
+        &self,
+        h: Handle,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<(usize, usize, SocketAddr), Errno> {
         with(|s| {
             s.poll();
             let sock = s.udp(h).ok_or(EBADF)?;

@@ -27,8 +27,13 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// Build `tests/guest/net/<source>` as a static-PIE with pthreads (once per test process).
 fn guest_net(name: &str) -> PathBuf {
     static LOCK: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
-    let _g = LOCK.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    let source = repo_root().join("tests/guest/net").join(format!("{name}.c"));
+    let _g = LOCK
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let source = repo_root()
+        .join("tests/guest/net")
+        .join(format!("{name}.c"));
     let dir = guest_dir();
     std::fs::create_dir_all(&dir).expect("guest dir");
     let out = dir.join(format!("net-{name}"));
@@ -39,7 +44,15 @@ fn guest_net(name: &str) -> PathBuf {
     if !fresh {
         let tmp = dir.join(format!(".net-{name}.{}.tmp", std::process::id()));
         let st = Command::new("gcc")
-            .args(["-static-pie", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"])
+            .args([
+                "-static-pie",
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pthread",
+                "-o",
+            ])
             .arg(&tmp)
             .arg(&source)
             .status()
@@ -54,19 +67,43 @@ fn guest_net(name: &str) -> PathBuf {
 /// program as a raw ELF initrd, and optionally a user-mode network device.
 fn qemu_net(program: &Path, append: &str, netdev: Option<&str>) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-M", "microvm,acpi=off", "-accel", "tcg", "-cpu", "max", "-m", "256M"])
-        .args(["-nodefaults", "-no-reboot", "-nographic", "-serial", "stdio"])
-        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    cmd.args([
+        "-M",
+        "microvm,acpi=off",
+        "-accel",
+        "tcg",
+        "-cpu",
+        "max",
+        "-m",
+        "256M",
+    ])
+    .args([
+        "-nodefaults",
+        "-no-reboot",
+        "-nographic",
+        "-serial",
+        "stdio",
+    ])
+    .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     if let Some(n) = netdev {
         cmd.args(["-netdev", n, "-device", "virtio-net-device,netdev=n0"]);
     }
-    cmd.arg("-kernel").arg(kernel_image()).arg("-initrd").arg(program).arg("-append").arg(append);
+    cmd.arg("-kernel")
+        .arg(kernel_image())
+        .arg("-initrd")
+        .arg(program)
+        .arg("-append")
+        .arg(append);
     cmd
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 #[test]
@@ -78,13 +115,19 @@ fn loopback_sockets_behave_as_on_linux() {
     native.expect_code(0);
     assert!(native.stdout().ends_with("done\n"), "native run\n{native}");
     let ours = run_with_timeout(qemu_net(&prog, "-- /loopback", None), None, LIMIT);
-    assert_eq!(ours.stdout(), native.stdout(), "nutshell differs from Linux\n{ours}");
+    assert_eq!(
+        ours.stdout(),
+        native.stdout(),
+        "nutshell differs from Linux\n{ours}"
+    );
     ours.expect_code(qemu_status(0));
 }
 
 /// FNV-1a, as client.c computes it.
 fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+    data.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 /// The host side of client.c: "echo ..." lines come back, "sum N" + N bytes is answered with their
@@ -104,7 +147,8 @@ fn serve(mut c: TcpStream) {
                 let n: usize = words[1].parse().expect("length");
                 let mut data = vec![0u8; n];
                 r.read_exact(&mut data).expect("upload");
-                c.write_all(format!("{:016x}", fnv(&data)).as_bytes()).expect("sum");
+                c.write_all(format!("{:016x}", fnv(&data)).as_bytes())
+                    .expect("sum");
             }
             Some("get") => {
                 let n: usize = words[1].parse().expect("length");
@@ -164,13 +208,19 @@ fn guest_client_reaches_a_host_server() {
 /// accepts on the host side and then drops the connection).
 fn connect_when_up(port: u16, deadline: Instant) -> (TcpStream, BufReader<TcpStream>) {
     loop {
-        assert!(Instant::now() < deadline, "the guest server never answered on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "the guest server never answered on port {port}"
+        );
         if let Ok(c) = TcpStream::connect(("127.0.0.1", port)) {
             c.set_read_timeout(Some(Duration::from_secs(20))).ok();
             let mut r = BufReader::new(c.try_clone().expect("clone"));
             let mut w = c.try_clone().expect("clone");
             let mut line = String::new();
-            if w.write_all(b"up ping\n").is_ok() && r.read_line(&mut line).is_ok() && line == "PING\n" {
+            if w.write_all(b"up ping\n").is_ok()
+                && r.read_line(&mut line).is_ok()
+                && line == "PING\n"
+            {
                 return (c, r);
             }
         }
@@ -190,7 +240,8 @@ fn host_reaches_a_guest_server_through_hostfwd() {
     // 1. A few lines on one connection.
     let (mut c, mut r) = connect_when_up(port, deadline);
     for word in ["hello", "nutshell", "sockets"] {
-        c.write_all(format!("up {word}\n").as_bytes()).expect("send");
+        c.write_all(format!("up {word}\n").as_bytes())
+            .expect("send");
         let mut line = String::new();
         r.read_line(&mut line).expect("reply");
         assert_eq!(line, format!("{}\n", word.to_uppercase()));
@@ -204,7 +255,10 @@ fn host_reaches_a_guest_server_through_hostfwd() {
     let mut data = Vec::new();
     r.read_to_end(&mut data).expect("download");
     assert_eq!(data.len(), n);
-    assert!(data.iter().enumerate().all(|(i, b)| *b == (i * 7) as u8), "corrupted download");
+    assert!(
+        data.iter().enumerate().all(|(i, b)| *b == (i * 7) as u8),
+        "corrupted download"
+    );
     drop(c);
     // 3. The last connection ends the server.
     let (c, r) = connect_when_up(port, deadline);
@@ -247,7 +301,11 @@ fn connections_through_hostfwd(sequential: usize, concurrent: usize) {
             })
         })
         .collect();
-    let ok = clients.into_iter().map(|h| h.join()).filter(|r| matches!(r, Ok(Some(true)))).count();
+    let ok = clients
+        .into_iter()
+        .map(|h| h.join())
+        .filter(|r| matches!(r, Ok(Some(true))))
+        .count();
     let out = vm.join().expect("vm thread");
     eprintln!("{sequential} sequential connections in {seq_time:?}; {ok}/{concurrent} concurrent ones answered");
     assert_eq!(ok, concurrent, "\n{out}");

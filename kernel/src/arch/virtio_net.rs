@@ -50,15 +50,25 @@ pub struct Found {
 /// The first virtio-net device among the command line's tokens, with its IRQ.
 pub fn probe(tokens: &[Vec<u8>]) -> Option<Found> {
     for t in tokens {
-        let Some((addr, size, irq)) = parse(t) else { continue };
+        let Some((addr, size, irq)) = parse(t) else {
+            continue;
+        };
         if addr >= super::mem::PHYS_MAP_SIZE || size < 0x100 {
             continue;
         }
-        let Some(header) = NonNull::new(phys_to_virt(addr) as *mut VirtIOHeader) else { continue };
+        let Some(header) = NonNull::new(phys_to_virt(addr) as *mut VirtIOHeader) else {
+            continue;
+        };
         // SAFETY: the slot is a virtio-mmio register block QEMU announced; it stays mapped for good.
-        let Ok(transport) = (unsafe { MmioTransport::new(header, size as usize) }) else { continue };
+        let Ok(transport) = (unsafe { MmioTransport::new(header, size as usize) }) else {
+            continue;
+        };
         if transport.device_type() == DeviceType::Network {
-            return Some(Found { transport, irq, addr });
+            return Some(Found {
+                transport,
+                irq,
+                addr,
+            });
         }
     }
     None
@@ -70,7 +80,10 @@ pub fn start(found: Found) -> Option<Box<NetDevice>> {
     match VirtIONet::<KernelHal, _, QUEUE>::new(found.transport, RX_BUF) {
         Ok(dev) => Some(Box::new(NetDevice { dev })),
         Err(e) => {
-            crate::log(&alloc::format!("nutshell: virtio-net at {:#x}: {e:?}", found.addr));
+            crate::log(&alloc::format!(
+                "nutshell: virtio-net at {:#x}: {e:?}",
+                found.addr
+            ));
             None
         }
     }
@@ -129,7 +142,10 @@ impl phy::TxToken for TxToken<'_> {
         let mut tx = self.0.new_tx_buffer(len);
         let r = f(tx.packet_mut());
         if let Err(e) = self.0.send(tx) {
-            crate::log_at(crate::LOG_DEBUG, &alloc::format!("nutshell: virtio-net send: {e:?}"));
+            crate::log_at(
+                crate::LOG_DEBUG,
+                &alloc::format!("nutshell: virtio-net send: {e:?}"),
+            );
         }
         r
     }

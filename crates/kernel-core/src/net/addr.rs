@@ -105,7 +105,11 @@ pub fn parse_inet(family: u32, b: &[u8]) -> Result<SocketAddr, Errno> {
             let flow = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
             let mut a = [0u8; 16];
             a.copy_from_slice(&b[8..24]);
-            let scope = if b.len() >= 28 { u32::from_le_bytes([b[24], b[25], b[26], b[27]]) } else { 0 };
+            let scope = if b.len() >= 28 {
+                u32::from_le_bytes([b[24], b[25], b[26], b[27]])
+            } else {
+                0
+            };
             let ip = Ipv6Addr::from(a);
             Ok(match ip.to_ipv4_mapped() {
                 Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, port)),
@@ -132,7 +136,11 @@ pub fn encode_inet(family: u32, a: &SocketAddr) -> Vec<u8> {
     out[2..4].copy_from_slice(&a.port().to_be_bytes());
     match a {
         SocketAddr::V4(v4) => {
-            let ip = if v4.ip().is_unspecified() { Ipv6Addr::UNSPECIFIED } else { v4.ip().to_ipv6_mapped() };
+            let ip = if v4.ip().is_unspecified() {
+                Ipv6Addr::UNSPECIFIED
+            } else {
+                v4.ip().to_ipv6_mapped()
+            };
             out[8..24].copy_from_slice(&ip.octets());
         }
         SocketAddr::V6(v6) => {

@@ -77,7 +77,11 @@ struct BindReq {
 
 impl Ports {
     pub(crate) fn new() -> Ports {
-        Ports { next_id: 1, next_ephemeral: EPHEMERAL.0, entries: Vec::new() }
+        Ports {
+            next_id: 1,
+            next_ephemeral: EPHEMERAL.0,
+            entries: Vec::new(),
+        }
     }
 
     fn conflicts(&self, r: &BindReq, port: u16) -> bool {
@@ -97,7 +101,11 @@ impl Ports {
             let mut found = None;
             for i in 0..span {
                 let p = EPHEMERAL.0 + (self.next_ephemeral - EPHEMERAL.0 + i) % span;
-                let probe = BindReq { reuseaddr: false, reuseport: false, ..r };
+                let probe = BindReq {
+                    reuseaddr: false,
+                    reuseport: false,
+                    ..r
+                };
                 if !self.conflicts(&probe, p) {
                     found = Some(p);
                     break;
@@ -140,7 +148,8 @@ impl Ports {
 
     /// The local listener for a connection to `dst` (an exact address before a wildcard).
     fn listener(&self, dst: SocketAddr) -> Option<Arc<LocalListener>> {
-        let alive = |e: &&PortEntry| e.tcp && e.port == dst.port() && covers(e.ip, e.v6only, dst.ip());
+        let alive =
+            |e: &&PortEntry| e.tcp && e.port == dst.port() && covers(e.ip, e.v6only, dst.ip());
         let pick = |exact: bool| {
             self.entries
                 .iter()
@@ -153,7 +162,8 @@ impl Ports {
 
     /// The UDP socket a datagram to `dst` goes to.
     fn udp(&self, dst: SocketAddr) -> Option<Arc<UdpShared>> {
-        let alive = |e: &&PortEntry| !e.tcp && e.port == dst.port() && covers(e.ip, e.v6only, dst.ip());
+        let alive =
+            |e: &&PortEntry| !e.tcp && e.port == dst.port() && covers(e.ip, e.v6only, dst.ip());
         let pick = |exact: bool| {
             self.entries
                 .iter()
@@ -249,7 +259,10 @@ impl Drop for Ext {
 
 enum Tcp {
     Idle,
-    Listening { local: Arc<LocalListener>, ext: Option<Ext> },
+    Listening {
+        local: Arc<LocalListener>,
+        ext: Option<Ext>,
+    },
     Connecting(Ext),
     Local(StreamEnd),
     Remote(Ext),
@@ -297,7 +310,11 @@ impl InetSocket {
     }
 
     fn make(family: u32, ty: u32, tcp: Tcp) -> InetSocket {
-        let opts = if ty == SOCK_STREAM { SockOpts::new(TCP_RCVBUF, TCP_SNDBUF) } else { SockOpts::new(UDP_BUF, UDP_BUF) };
+        let opts = if ty == SOCK_STREAM {
+            SockOpts::new(TCP_RCVBUF, TCP_SNDBUF)
+        } else {
+            SockOpts::new(UDP_BUF, UDP_BUF)
+        };
         InetSocket {
             family,
             ty,
@@ -313,7 +330,11 @@ impl InetSocket {
                 udp_ext: None,
             }),
             opts: Mutex::new(opts),
-            udp: Arc::new(UdpShared { queue: Mutex::new(VecDeque::new()), bytes: Mutex::new(0), remote: Mutex::new(None) }),
+            udp: Arc::new(UdpShared {
+                queue: Mutex::new(VecDeque::new()),
+                bytes: Mutex::new(0),
+                remote: Mutex::new(None),
+            }),
         }
     }
 
@@ -353,7 +374,10 @@ impl InetSocket {
         };
         let udp = (!self.tcp()).then(|| Arc::downgrade(&self.udp));
         let (id, port) = self.net.ports.lock().add(req, udp)?;
-        st.guard = Some(PortGuard { net: self.net.clone(), id });
+        st.guard = Some(PortGuard {
+            net: self.net.clone(),
+            id,
+        });
         st.local = Some(SocketAddr::new(ip, port));
         Ok(())
     }
@@ -381,7 +405,12 @@ impl InetSocket {
             return Err(EINVAL);
         }
         let h = stack.udp_bind(local)?;
-        st.udp_ext = Some(Ext { stack: stack.clone(), h, tcp: false, abort: false });
+        st.udp_ext = Some(Ext {
+            stack: stack.clone(),
+            h,
+            tcp: false,
+            abort: false,
+        });
         Ok((stack, h))
     }
 
@@ -392,7 +421,9 @@ impl InetSocket {
         match info.phase {
             TcpPhase::Connecting => {}
             TcpPhase::Established => {
-                let Tcp::Connecting(e) = core::mem::replace(&mut st.tcp, Tcp::Idle) else { return };
+                let Tcp::Connecting(e) = core::mem::replace(&mut st.tcp, Tcp::Idle) else {
+                    return;
+                };
                 st.tcp = Tcp::Remote(e);
             }
             TcpPhase::Closed => {
@@ -405,9 +436,11 @@ impl InetSocket {
     fn apply_tcp_opts(&self, stack: &dyn NetStack, h: Handle) {
         let o = self.opts.lock();
         stack.tcp_set_nodelay(h, o.nodelay);
-        let idle = o.other.get(&(IPPROTO_TCP, TCP_KEEPIDLE)).and_then(|v| v.get(..4)).map_or(7200, |b| {
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-        });
+        let idle = o
+            .other
+            .get(&(IPPROTO_TCP, TCP_KEEPIDLE))
+            .and_then(|v| v.get(..4))
+            .map_or(7200, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         stack.tcp_set_keepalive(h, o.keepalive.then_some(u64::from(idle.min(7200)) * 1000));
     }
 
@@ -424,17 +457,33 @@ impl InetSocket {
         st.error = None;
         if self.is_local(dst.ip()) {
             // Connecting to 0.0.0.0 or :: reaches the loopback address.
-            let dst = if dst.ip().is_unspecified() { SocketAddr::new(loopback_like(dst.ip()), dst.port()) } else { dst };
-            let src_ip = if dst.ip().is_loopback() { loopback_like(dst.ip()) } else { dst.ip() };
+            let dst = if dst.ip().is_unspecified() {
+                SocketAddr::new(loopback_like(dst.ip()), dst.port())
+            } else {
+                dst
+            };
+            let src_ip = if dst.ip().is_loopback() {
+                loopback_like(dst.ip())
+            } else {
+                dst.ip()
+            };
             self.autobind(st)?;
             let src = SocketAddr::new(src_ip, Self::bound_port(st));
-            let listener = if dst.port() == 0 { None } else { self.net.ports.lock().listener(dst) };
+            let listener = if dst.port() == 0 {
+                None
+            } else {
+                self.net.ports.lock().listener(dst)
+            };
             let Some(l) = listener else {
                 st.tcp = Tcp::Done;
                 return Err(ECONNREFUSED);
             };
             let (mine, theirs) = StreamEnd::pair(LOOP_CAP, true);
-            l.backlog.lock().queue.push_back(LocalPending { end: theirs, local: dst, peer: src });
+            l.backlog.lock().queue.push_back(LocalPending {
+                end: theirs,
+                local: dst,
+                peer: src,
+            });
             st.tcp = Tcp::Local(mine);
             st.local = Some(src);
             st.remote = Some(dst);
@@ -449,7 +498,12 @@ impl InetSocket {
         let src = SocketAddr::new(src_ip, Self::bound_port(st));
         let h = stack.tcp_connect(src, dst)?;
         self.apply_tcp_opts(&*stack, h);
-        st.tcp = Tcp::Connecting(Ext { stack, h, tcp: true, abort: false });
+        st.tcp = Tcp::Connecting(Ext {
+            stack,
+            h,
+            tcp: true,
+            abort: false,
+        });
         st.local = Some(src);
         st.remote = Some(dst);
         // As Linux: the handshake goes on in the background even if it already finished (a blocking
@@ -467,9 +521,17 @@ impl InetSocket {
         }
         self.autobind(st)?;
         if self.is_local(dst.ip()) {
-            let dst = if dst.ip().is_unspecified() { SocketAddr::new(loopback_like(dst.ip()), dst.port()) } else { dst };
+            let dst = if dst.ip().is_unspecified() {
+                SocketAddr::new(loopback_like(dst.ip()), dst.port())
+            } else {
+                dst
+            };
             let bound_ip = st.local.map(|a| a.ip()).filter(|ip| !ip.is_unspecified());
-            let src_ip = bound_ip.unwrap_or(if dst.ip().is_loopback() { loopback_like(dst.ip()) } else { dst.ip() });
+            let src_ip = bound_ip.unwrap_or(if dst.ip().is_loopback() {
+                loopback_like(dst.ip())
+            } else {
+                dst.ip()
+            });
             let src = SocketAddr::new(src_ip, Self::bound_port(st));
             let target = self.net.ports.lock().udp(dst);
             match target {
@@ -544,13 +606,23 @@ impl Socket for InetSocket {
         }
         self.autobind(&mut st)?;
         let local_addr = st.local.ok_or(EINVAL)?;
-        let local = Arc::new(LocalListener { backlog: Mutex::new(Backlog::new(backlog_of(backlog))) });
+        let local = Arc::new(LocalListener {
+            backlog: Mutex::new(Backlog::new(backlog_of(backlog))),
+        });
         let id = st.guard.as_ref().map_or(0, |g| g.id);
-        self.net.ports.lock().set_listener(id, Some(Arc::downgrade(&local)));
+        self.net
+            .ports
+            .lock()
+            .set_listener(id, Some(Arc::downgrade(&local)));
         let ext = match self.net.stack() {
             Some(stack) if !local_addr.ip().is_loopback() => {
                 let n = backlog_of(backlog).clamp(1, 1024);
-                stack.tcp_listen(local_addr, n).ok().map(|h| Ext { stack, h, tcp: true, abort: false })
+                stack.tcp_listen(local_addr, n).ok().map(|h| Ext {
+                    stack,
+                    h,
+                    tcp: true,
+                    abort: false,
+                })
             }
             _ => None,
         };
@@ -560,7 +632,9 @@ impl Socket for InetSocket {
 
     fn accept(&self) -> Result<(Arc<dyn Socket>, Vec<u8>), Errno> {
         let st = self.st.lock();
-        let Tcp::Listening { local, ext } = &st.tcp else { return Err(EINVAL) };
+        let Tcp::Listening { local, ext } = &st.tcp else {
+            return Err(EINVAL);
+        };
         let popped = local.backlog.lock().queue.pop_front();
         let (tcp, l, peer) = match popped {
             Some(p) => (Tcp::Local(p.end), p.local, p.peer),
@@ -568,7 +642,16 @@ impl Socket for InetSocket {
                 let e = ext.as_ref().ok_or(EAGAIN)?;
                 let (h, l, peer) = e.stack.tcp_accept(e.h)?;
                 self.apply_tcp_opts(&*e.stack, h);
-                (Tcp::Remote(Ext { stack: e.stack.clone(), h, tcp: true, abort: false }), l, peer)
+                (
+                    Tcp::Remote(Ext {
+                        stack: e.stack.clone(),
+                        h,
+                        tcp: true,
+                        abort: false,
+                    }),
+                    l,
+                    peer,
+                )
             }
         };
         drop(st);
@@ -585,7 +668,10 @@ impl Socket for InetSocket {
 
     fn connect(&self, _cx: &mut Ctx, addr: &[u8]) -> Result<(), Errno> {
         // AF_UNSPEC dissolves a UDP association.
-        if addr.len() >= 2 && u32::from(u16::from_le_bytes([addr[0], addr[1]])) == AF_UNSPEC && !self.tcp() {
+        if addr.len() >= 2
+            && u32::from(u16::from_le_bytes([addr[0], addr[1]])) == AF_UNSPEC
+            && !self.tcp()
+        {
             let mut st = self.st.lock();
             st.remote = None;
             *self.udp.remote.lock() = None;
@@ -607,7 +693,11 @@ impl Socket for InetSocket {
         if st.local.is_some_and(|a| a.ip().is_unspecified()) {
             let port = Self::bound_port(&st);
             let src = if self.is_local(dst.ip()) {
-                Some(if is_loopback(dst.ip()) { loopback_like(dst.ip()) } else { dst.ip() })
+                Some(if is_loopback(dst.ip()) {
+                    loopback_like(dst.ip())
+                } else {
+                    dst.ip()
+                })
             } else {
                 self.net.stack().and_then(|s| s.source_for(dst.ip()).ok())
             };
@@ -628,7 +718,13 @@ impl Socket for InetSocket {
         }
     }
 
-    fn send(&self, cx: Option<&mut Ctx>, data: &[u8], to: Option<&[u8]>, _flags: u32) -> Result<usize, Errno> {
+    fn send(
+        &self,
+        cx: Option<&mut Ctx>,
+        data: &[u8],
+        to: Option<&[u8]>,
+        _flags: u32,
+    ) -> Result<usize, Errno> {
         let _ = cx;
         let mut st = self.st.lock();
         if self.tcp() {
@@ -681,13 +777,21 @@ impl Socket for InetSocket {
                 },
                 _ => return Err(ENOTCONN),
             };
-            return Ok(Received { len: n, full: n, from: None });
+            return Ok(Received {
+                len: n,
+                full: n,
+                from: None,
+            });
         }
         if let Some(e) = st.error.take() {
             return Err(e);
         }
         if let Some((n, full, from)) = self.udp.pop(buf, peek) {
-            return Ok(Received { len: n, full, from: Some(self.report(&from)) });
+            return Ok(Received {
+                len: n,
+                full,
+                from: Some(self.report(&from)),
+            });
         }
         if let Some(e) = &st.udp_ext {
             loop {
@@ -698,7 +802,11 @@ impl Socket for InetSocket {
                     }
                     continue;
                 }
-                return Ok(Received { len: n, full, from: Some(self.report(&from)) });
+                return Ok(Received {
+                    len: n,
+                    full,
+                    from: Some(self.report(&from)),
+                });
             }
         }
         if st.shut_rd {
@@ -745,13 +853,19 @@ impl Socket for InetSocket {
 
     fn sockname(&self) -> Vec<u8> {
         let st = self.st.lock();
-        let a = st.local.unwrap_or_else(|| super::addr::any_addr(self.family));
+        let a = st
+            .local
+            .unwrap_or_else(|| super::addr::any_addr(self.family));
         self.report(&a)
     }
 
     fn peername(&self) -> Result<Vec<u8>, Errno> {
         let st = self.st.lock();
-        let connected = if self.tcp() { matches!(st.tcp, Tcp::Local(_) | Tcp::Remote(_)) } else { st.remote.is_some() };
+        let connected = if self.tcp() {
+            matches!(st.tcp, Tcp::Local(_) | Tcp::Remote(_))
+        } else {
+            st.remote.is_some()
+        };
         match st.remote {
             Some(r) if connected => Ok(self.report(&r)),
             _ => Err(ENOTCONN),
@@ -764,7 +878,10 @@ impl Socket for InetSocket {
         let err = if st.error.is_some() { g::POLLERR } else { 0 };
         if !self.tcp() {
             let mut bits = out | err;
-            let ext_ready = st.udp_ext.as_ref().is_some_and(|e| e.stack.udp_pending(e.h).is_some());
+            let ext_ready = st
+                .udp_ext
+                .as_ref()
+                .is_some_and(|e| e.stack.udp_pending(e.h).is_some());
             if !self.udp.queue.lock().is_empty() || ext_ready || st.shut_rd {
                 bits |= g::POLLIN | g::POLLRDNORM;
             }
@@ -832,7 +949,11 @@ impl Socket for InetSocket {
             if let Some((_, d)) = self.udp.queue.lock().front() {
                 return d.len();
             }
-            return st.udp_ext.as_ref().and_then(|e| e.stack.udp_pending(e.h)).unwrap_or(0);
+            return st
+                .udp_ext
+                .as_ref()
+                .and_then(|e| e.stack.udp_pending(e.h))
+                .unwrap_or(0);
         }
         match &st.tcp {
             Tcp::Local(end) => end.available(),

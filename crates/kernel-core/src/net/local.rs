@@ -24,7 +24,13 @@ struct Chan {
 
 impl Chan {
     fn new(cap: usize) -> Chan {
-        Chan { buf: VecDeque::new(), cap, eof: false, gone: false, reset: false }
+        Chan {
+            buf: VecDeque::new(),
+            cap,
+            eof: false,
+            gone: false,
+            reset: false,
+        }
     }
 }
 
@@ -52,8 +58,18 @@ pub struct StreamPoll {
 impl StreamEnd {
     /// A connected pair with `cap` bytes of buffer each way.
     pub fn pair(cap: usize, tcp: bool) -> (StreamEnd, StreamEnd) {
-        let p = Arc::new(Mutex::new(Pair { ch: [Chan::new(cap), Chan::new(cap)], tcp, closed: [false; 2] }));
-        (StreamEnd { pair: p.clone(), side: 0 }, StreamEnd { pair: p, side: 1 })
+        let p = Arc::new(Mutex::new(Pair {
+            ch: [Chan::new(cap), Chan::new(cap)],
+            tcp,
+            closed: [false; 2],
+        }));
+        (
+            StreamEnd {
+                pair: p.clone(),
+                side: 0,
+            },
+            StreamEnd { pair: p, side: 1 },
+        )
     }
 
     /// Queue `data`: how much fit (EAGAIN: none, EPIPE: the peer is gone or this side shut down).
@@ -64,7 +80,11 @@ impl StreamEnd {
             return Err(EPIPE);
         }
         if ch.gone {
-            return Err(if p.tcp && p.closed[1 - self.side] { ECONNRESET } else { EPIPE });
+            return Err(if p.tcp && p.closed[1 - self.side] {
+                ECONNRESET
+            } else {
+                EPIPE
+            });
         }
         let room = ch.cap.saturating_sub(ch.buf.len());
         if room == 0 {
@@ -88,7 +108,11 @@ impl StreamEnd {
             return Err(ECONNRESET);
         }
         if ch.buf.is_empty() {
-            return if ch.eof || ch.gone { Ok(0) } else { Err(EAGAIN) };
+            return if ch.eof || ch.gone {
+                Ok(0)
+            } else {
+                Err(EAGAIN)
+            };
         }
         let n = buf.len().min(ch.buf.len());
         for (d, s) in buf[..n].iter_mut().zip(ch.buf.iter()) {
@@ -154,7 +178,10 @@ impl StreamEnd {
         if (read_done && out.eof) || (peer_closed && (!p.tcp || out.eof || inp.reset)) {
             bits |= g::POLLHUP;
         }
-        StreamPoll { readable: inp.buf.len(), bits }
+        StreamPoll {
+            readable: inp.buf.len(),
+            bits,
+        }
     }
 
     /// Capacity of the direction this end writes.
@@ -186,7 +213,10 @@ pub struct Backlog<T> {
 
 impl<T> Backlog<T> {
     pub fn new(max: usize) -> Backlog<T> {
-        Backlog { queue: VecDeque::new(), max }
+        Backlog {
+            queue: VecDeque::new(),
+            max,
+        }
     }
 
     /// Linux accepts backlog+1 pending connections.

@@ -106,7 +106,13 @@ pub trait Socket: Send + Sync + Any {
         Some(Ok(()))
     }
     /// Send `data` (to `to` for datagrams). `cx` is None for write(2), which cannot name an address.
-    fn send(&self, cx: Option<&mut Ctx>, data: &[u8], to: Option<&[u8]>, flags: u32) -> Result<usize, Errno>;
+    fn send(
+        &self,
+        cx: Option<&mut Ctx>,
+        data: &[u8],
+        to: Option<&[u8]>,
+        flags: u32,
+    ) -> Result<usize, Errno>;
     fn recv(&self, buf: &mut [u8], flags: u32) -> Result<Received, Errno>;
     fn shutdown(&self, how: u32) -> Result<(), Errno>;
     fn sockname(&self) -> Vec<u8>;
@@ -134,7 +140,10 @@ pub struct SocketFile {
 impl SocketFile {
     pub fn new(sock: Arc<dyn Socket>) -> Arc<SocketFile> {
         static NEXT_INO: AtomicU64 = AtomicU64::new(20000);
-        Arc::new(SocketFile { sock, ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) })
+        Arc::new(SocketFile {
+            sock,
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        })
     }
 }
 
@@ -170,7 +179,14 @@ impl File for SocketFile {
     }
     fn stat(&self, _env: &Env) -> Result<Stat, Errno> {
         // sockfs: device 0:8, mode S_IFSOCK | 0777.
-        Ok(Stat { dev: makedev(0, 8), ino: self.ino, mode: 0o140777, nlink: 1, blksize: 4096, ..Stat::default() })
+        Ok(Stat {
+            dev: makedev(0, 8),
+            ino: self.ino,
+            mode: 0o140777,
+            nlink: 1,
+            blksize: 4096,
+            ..Stat::default()
+        })
     }
 }
 
@@ -183,7 +199,11 @@ pub struct Net {
 
 impl Net {
     fn new() -> Net {
-        Net { unix: Mutex::new(BTreeMap::new()), ports: Mutex::new(inet::Ports::new()), stack: Mutex::new(None) }
+        Net {
+            unix: Mutex::new(BTreeMap::new()),
+            ports: Mutex::new(inet::Ports::new()),
+            stack: Mutex::new(None),
+        }
     }
 
     /// The external network stack, if the machine has a network.
@@ -198,7 +218,9 @@ static NET: Mutex<Option<Arc<Net>>> = Mutex::new(None);
 /// The sockets' world (one per machine; one per test thread under `cargo test`).
 #[cfg(not(test))]
 pub fn net() -> Arc<Net> {
-    NET.lock().get_or_insert_with(|| Arc::new(Net::new())).clone()
+    NET.lock()
+        .get_or_insert_with(|| Arc::new(Net::new()))
+        .clone()
 }
 
 #[cfg(test)]

@@ -73,7 +73,12 @@ pub trait NetStack: Send + Sync {
     /// Send one datagram (EAGAIN when the transmit buffer is full).
     fn udp_send(&self, h: Handle, data: &[u8], to: SocketAddr) -> Result<usize, Errno>;
     /// One datagram: (bytes copied, datagram length, sender); EAGAIN when none.
-    fn udp_recv(&self, h: Handle, buf: &mut [u8], peek: bool) -> Result<(usize, usize, SocketAddr), Errno>;
+    fn udp_recv(
+        &self,
+        h: Handle,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<(usize, usize, SocketAddr), Errno>;
     /// Length of the next datagram, if one is waiting.
     fn udp_pending(&self, h: Handle) -> Option<usize>;
     fn udp_close(&self, h: Handle);

@@ -41,18 +41,35 @@ fn socket_of(cx: &mut Ctx, fd: u64) -> Result<(Arc<dyn Socket>, u32), Errno> {
 fn install(cx: &mut Ctx, sock: Arc<dyn Socket>, flags: u32) -> SysResult {
     let file = SocketFile::new(sock);
     let name = alloc::format!("socket:[{}]", file.ino);
-    let status = if flags & SOCK_NONBLOCK != 0 { g::O_NONBLOCK } else { 0 };
-    let of = OpenFile { file, pos: 0, flags: g::O_RDWR | status, path: String::from(name) };
+    let status = if flags & SOCK_NONBLOCK != 0 {
+        g::O_NONBLOCK
+    } else {
+        0
+    };
+    let of = OpenFile {
+        file,
+        pos: 0,
+        flags: g::O_RDWR | status,
+        path: String::from(name),
+    };
     cx.p.install_fd(Arc::new(Mutex::new(of)), flags & SOCK_CLOEXEC != 0, 0)
 }
 
 /// Would block: `nonblock_err` when the call must not wait, `timeout_err` once the timeout (ns, 0:
 /// none) has passed, else wait and run again.
-fn wait_or(cx: &mut Ctx, nonblock: bool, timeout: u64, nonblock_err: Errno, timeout_err: Errno) -> Errno {
+fn wait_or(
+    cx: &mut Ctx,
+    nonblock: bool,
+    timeout: u64,
+    nonblock_err: Errno,
+    timeout_err: Errno,
+) -> Errno {
     if nonblock {
         return nonblock_err;
     }
-    let deadline = match saved_deadline(cx, |cx| Ok((timeout > 0).then(|| cx.plat.monotonic_ns().saturating_add(timeout)))) {
+    let deadline = match saved_deadline(cx, |cx| {
+        Ok((timeout > 0).then(|| cx.plat.monotonic_ns().saturating_add(timeout)))
+    }) {
         Ok(d) => d,
         Err(e) => return e,
     };
@@ -95,7 +112,12 @@ fn write_addr(cx: &mut Ctx, addr: u64, lenp: u64, bytes: &[u8]) -> Result<(), Er
 /// A send found no reader: SIGPIPE unless MSG_NOSIGNAL, and EPIPE.
 fn broken_pipe(cx: &mut Ctx, flags: u32) -> Errno {
     if flags & MSG_NOSIGNAL == 0 {
-        let info = crate::sys::signal::SigInfo { signo: 13, code: 0, pid: cx.p.pid, ..Default::default() };
+        let info = crate::sys::signal::SigInfo {
+            signo: 13,
+            code: 0,
+            pid: cx.p.pid,
+            ..Default::default()
+        };
         let tid = cx.p.tid;
         crate::sys::signal::send(cx, tid, info);
     }
@@ -282,7 +304,14 @@ pub fn sys_shutdown(cx: &mut Ctx, a: &Args) -> SysResult {
 // Sending and receiving
 
 /// Send `data`; waits (unless non-blocking) while nothing can be queued.
-fn do_send(cx: &mut Ctx, s: &Arc<dyn Socket>, fl: u32, data: &[u8], to: Option<&[u8]>, flags: u32) -> SysResult {
+fn do_send(
+    cx: &mut Ctx,
+    s: &Arc<dyn Socket>,
+    fl: u32,
+    data: &[u8],
+    to: Option<&[u8]>,
+    flags: u32,
+) -> SysResult {
     let nonblock = fl & g::O_NONBLOCK != 0 || flags & MSG_DONTWAIT != 0;
     match s.send(Some(cx), data, to, flags) {
         Ok(n) => Ok(n as u64),
@@ -297,13 +326,24 @@ fn do_send(cx: &mut Ctx, s: &Arc<dyn Socket>, fl: u32, data: &[u8], to: Option<&
 
 /// Receive into a buffer of `len` bytes; waits (unless non-blocking) while nothing is there, or with
 /// MSG_WAITALL until all of it is.
-fn do_recv(cx: &mut Ctx, s: &Arc<dyn Socket>, fl: u32, len: usize, flags: u32) -> Result<(Vec<u8>, Received), Errno> {
+fn do_recv(
+    cx: &mut Ctx,
+    s: &Arc<dyn Socket>,
+    fl: u32,
+    len: usize,
+    flags: u32,
+) -> Result<(Vec<u8>, Received), Errno> {
     if flags & MSG_OOB != 0 {
         return Err(EINVAL);
     }
     let nonblock = fl & g::O_NONBLOCK != 0 || flags & MSG_DONTWAIT != 0;
     let t = s.opts().lock().rcvtimeo;
-    if flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0 && !nonblock && s.sock_type() == SOCK_STREAM && !s.can_read_all(len) {
+    if flags & MSG_WAITALL != 0
+        && flags & MSG_PEEK == 0
+        && !nonblock
+        && s.sock_type() == SOCK_STREAM
+        && !s.can_read_all(len)
+    {
         // Wait for all of it; at the timeout, take what is there.
         let e = wait_or(cx, false, t, EAGAIN, EAGAIN);
         if e == Errno::RESTART {
@@ -328,7 +368,11 @@ pub fn sys_sendto(cx: &mut Ctx, a: &Args) -> SysResult {
     if len > 0 {
         cx.p.mm.read_user(a[1], &mut data)?;
     }
-    let to = if a[4] != 0 { Some(read_addr(cx, a[4], a[5])?) } else { None };
+    let to = if a[4] != 0 {
+        Some(read_addr(cx, a[4], a[5])?)
+    } else {
+        None
+    };
     do_send(cx, &s, fl, &data, to.as_deref(), a[3] as u32)
 }
 
@@ -342,11 +386,20 @@ pub fn sys_recvfrom(cx: &mut Ctx, a: &Args) -> SysResult {
     if let Some(from) = &r.from {
         write_addr(cx, a[4], a[5], from)?;
     } else if a[4] != 0 && a[5] != 0 && s.family() == AF_UNIX {
-        write_addr(cx, a[4], a[5], &super::addr::encode_unix(&super::addr::UnixAddr::Unnamed))?;
+        write_addr(
+            cx,
+            a[4],
+            a[5],
+            &super::addr::encode_unix(&super::addr::UnixAddr::Unnamed),
+        )?;
     } else if a[5] != 0 && a[4] != 0 {
         put(cx, a[5], &0u32.to_le_bytes())?;
     }
-    Ok(if flags & MSG_TRUNC != 0 && s.sock_type() == SOCK_DGRAM { r.full } else { r.len } as u64)
+    Ok(if flags & MSG_TRUNC != 0 && s.sock_type() == SOCK_DGRAM {
+        r.full
+    } else {
+        r.len
+    } as u64)
 }
 
 /// struct msghdr: name, namelen, iov, iovlen, control, controllen, flags.
@@ -374,10 +427,19 @@ fn read_msghdr(cx: &mut Ctx, addr: u64) -> Result<MsgHdr, Errno> {
         if (len as i64) < 0 {
             return Err(EINVAL);
         }
-        total = total.checked_add(len).filter(|t| (*t as i64) >= 0).ok_or(EINVAL)?;
+        total = total
+            .checked_add(len)
+            .filter(|t| (*t as i64) >= 0)
+            .ok_or(EINVAL)?;
         iov.push((base, len));
     }
-    Ok(MsgHdr { name: q(0), namelen: u32::from_le_bytes([b[8], b[9], b[10], b[11]]), iov, control: q(32), controllen: q(40) })
+    Ok(MsgHdr {
+        name: q(0),
+        namelen: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+        iov,
+        control: q(32),
+        controllen: q(40),
+    })
 }
 
 fn gather(cx: &mut Ctx, iov: &[(u64, u64)]) -> Result<Vec<u8>, Errno> {
@@ -411,7 +473,11 @@ fn scatter(cx: &mut Ctx, iov: &[(u64, u64)], data: &[u8]) -> Result<(), Errno> {
 
 fn sendmsg_one(cx: &mut Ctx, s: &Arc<dyn Socket>, fl: u32, msg: u64, flags: u32) -> SysResult {
     let m = read_msghdr(cx, msg)?;
-    let to = if m.name != 0 && m.namelen > 0 { Some(read_addr(cx, m.name, u64::from(m.namelen))?) } else { None };
+    let to = if m.name != 0 && m.namelen > 0 {
+        Some(read_addr(cx, m.name, u64::from(m.namelen))?)
+    } else {
+        None
+    };
     let _ = (m.control, m.controllen);
     let data = gather(cx, &m.iov)?;
     do_send(cx, s, fl, &data, to.as_deref(), flags)
@@ -437,7 +503,11 @@ fn recvmsg_one(cx: &mut Ctx, s: &Arc<dyn Socket>, fl: u32, msg: u64, flags: u32)
         out_flags |= MSG_TRUNC;
     }
     put(cx, msg + 48, &out_flags.to_le_bytes())?;
-    Ok(if flags & MSG_TRUNC != 0 && s.sock_type() == SOCK_DGRAM { r.full } else { r.len } as u64)
+    Ok(if flags & MSG_TRUNC != 0 && s.sock_type() == SOCK_DGRAM {
+        r.full
+    } else {
+        r.len
+    } as u64)
 }
 
 pub fn sys_sendmsg(cx: &mut Ctx, a: &Args) -> SysResult {
@@ -525,7 +595,9 @@ fn timeval_ns(v: &[u8]) -> Result<u64, Errno> {
     if sec < 0 {
         return Ok(0);
     }
-    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000))
+    Ok((sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(usec as u64 * 1000))
 }
 
 fn timeval_bytes(ns: u64) -> Vec<u8> {
@@ -537,24 +609,58 @@ fn passive(level: u32, name: u32) -> bool {
     match level {
         SOL_SOCKET => matches!(
             name,
-            SO_DEBUG | SO_DONTROUTE | SO_OOBINLINE | SO_NO_CHECK | SO_PRIORITY | SO_BSDCOMPAT | SO_RCVLOWAT
-                | SO_SNDLOWAT | SO_BINDTODEVICE | SO_TIMESTAMP | SO_RXQ_OVFL | SO_BUSY_POLL | SO_INCOMING_CPU
+            SO_DEBUG
+                | SO_DONTROUTE
+                | SO_OOBINLINE
+                | SO_NO_CHECK
+                | SO_PRIORITY
+                | SO_BSDCOMPAT
+                | SO_RCVLOWAT
+                | SO_SNDLOWAT
+                | SO_BINDTODEVICE
+                | SO_TIMESTAMP
+                | SO_RXQ_OVFL
+                | SO_BUSY_POLL
+                | SO_INCOMING_CPU
                 | SO_ZEROCOPY
         ),
         IPPROTO_TCP => matches!(
             name,
-            TCP_MAXSEG | TCP_CORK | TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT | TCP_SYNCNT | TCP_LINGER2
-                | TCP_DEFER_ACCEPT | TCP_WINDOW_CLAMP | TCP_QUICKACK | TCP_CONGESTION | TCP_USER_TIMEOUT
-                | TCP_FASTOPEN | TCP_NOTSENT_LOWAT
+            TCP_MAXSEG
+                | TCP_CORK
+                | TCP_KEEPIDLE
+                | TCP_KEEPINTVL
+                | TCP_KEEPCNT
+                | TCP_SYNCNT
+                | TCP_LINGER2
+                | TCP_DEFER_ACCEPT
+                | TCP_WINDOW_CLAMP
+                | TCP_QUICKACK
+                | TCP_CONGESTION
+                | TCP_USER_TIMEOUT
+                | TCP_FASTOPEN
+                | TCP_NOTSENT_LOWAT
         ),
         IPPROTO_IP => matches!(
             name,
-            IP_TOS | IP_TTL | IP_PKTINFO | IP_MTU_DISCOVER | IP_RECVERR | IP_RECVTOS | IP_MULTICAST_TTL
-                | IP_MULTICAST_LOOP | IP_FREEBIND | IP_BIND_ADDRESS_NO_PORT
+            IP_TOS
+                | IP_TTL
+                | IP_PKTINFO
+                | IP_MTU_DISCOVER
+                | IP_RECVERR
+                | IP_RECVTOS
+                | IP_MULTICAST_TTL
+                | IP_MULTICAST_LOOP
+                | IP_FREEBIND
+                | IP_BIND_ADDRESS_NO_PORT
         ),
         IPPROTO_IPV6 => matches!(
             name,
-            IPV6_UNICAST_HOPS | IPV6_MULTICAST_HOPS | IPV6_MULTICAST_LOOP | IPV6_RECVPKTINFO | IPV6_TCLASS
+            IPV6_UNICAST_HOPS
+                | IPV6_MULTICAST_HOPS
+                | IPV6_MULTICAST_LOOP
+                | IPV6_RECVPKTINFO
+                | IPV6_TCLASS
                 | IPV6_RECVERR
         ),
         _ => false,
@@ -599,7 +705,13 @@ pub fn sys_setsockopt(cx: &mut Ctx, a: &Args) -> SysResult {
     Ok(0)
 }
 
-fn set_opt(o: &mut SockOpts, s: &Arc<dyn Socket>, level: u32, name: u32, v: &[u8]) -> Result<(), Errno> {
+fn set_opt(
+    o: &mut SockOpts,
+    s: &Arc<dyn Socket>,
+    level: u32,
+    name: u32,
+    v: &[u8],
+) -> Result<(), Errno> {
     match (level, name) {
         (SOL_SOCKET, SO_REUSEADDR) => o.reuseaddr = int_of(v)? != 0,
         (SOL_SOCKET, SO_REUSEPORT) => o.reuseport = int_of(v)? != 0,
@@ -671,10 +783,18 @@ fn get_opt(cx: &Ctx, s: &Arc<dyn Socket>, level: u32, name: u32) -> Result<Vec<u
             v.extend_from_slice(&[0; 8]);
             v
         }
-        (SOL_SOCKET, SO_RCVLOWAT | SO_SNDLOWAT) => o.other.get(&(level, name)).cloned().unwrap_or_else(|| int_bytes(1)),
+        (SOL_SOCKET, SO_RCVLOWAT | SO_SNDLOWAT) => o
+            .other
+            .get(&(level, name))
+            .cloned()
+            .unwrap_or_else(|| int_bytes(1)),
         (IPPROTO_TCP, TCP_NODELAY) => b(o.nodelay),
         (IPPROTO_IPV6, IPV6_V6ONLY) => b(o.v6only),
-        (IPPROTO_TCP, TCP_CONGESTION) => o.other.get(&(level, name)).cloned().unwrap_or_else(|| b"cubic".to_vec()),
+        (IPPROTO_TCP, TCP_CONGESTION) => o
+            .other
+            .get(&(level, name))
+            .cloned()
+            .unwrap_or_else(|| b"cubic".to_vec()),
         (IPPROTO_TCP, TCP_INFO) => alloc::vec![0u8; 232],
         (l, n) if passive(l, n) => match o.other.get(&(l, n)) {
             Some(v) => v.clone(),

@@ -89,7 +89,10 @@ impl T {
     fn sendto(&mut self, fd: u64, data: &[u8], to: &[u8]) -> i64 {
         self.h.poke(B, data);
         self.h.poke(A, to);
-        self.call(g::__NR_sendto, &[fd, B, data.len() as u64, 0, A, to.len() as u64])
+        self.call(
+            g::__NR_sendto,
+            &[fd, B, data.len() as u64, 0, A, to.len() as u64],
+        )
     }
     fn recvfrom(&mut self, fd: u64, n: usize, flags: u32) -> Result<(Vec<u8>, Vec<u8>), i64> {
         self.h.poke(L, &128u32.to_le_bytes());
@@ -156,7 +159,13 @@ const POLLRDHUP: u16 = g::POLLRDHUP as u16;
 #[test]
 fn socketpair_stream_moves_bytes_and_ends_with_eof_then_epipe() {
     let mut t = T::new();
-    assert_eq!(t.call(g::__NR_socketpair, &[AF_UNIX.into(), SOCK_STREAM.into(), 0, V]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_socketpair,
+            &[AF_UNIX.into(), SOCK_STREAM.into(), 0, V]
+        ),
+        0
+    );
     let a = u64::from(t.h.peek_u32(V));
     let b = u64::from(t.h.peek_u32(V + 4));
     assert_eq!((a, b), (3, 4));
@@ -166,17 +175,27 @@ fn socketpair_stream_moves_bytes_and_ends_with_eof_then_epipe() {
     // Nothing there: a blocking read waits.
     assert_eq!(t.read(b, 100), Err(-512));
     t.close(a);
-    assert_eq!(t.poll(b) & (POLLIN | POLLHUP | POLLRDHUP), POLLIN | POLLHUP | POLLRDHUP);
+    assert_eq!(
+        t.poll(b) & (POLLIN | POLLHUP | POLLRDHUP),
+        POLLIN | POLLHUP | POLLRDHUP
+    );
     assert_eq!(t.read(b, 100).unwrap(), b"");
     assert_eq!(t.write(b, b"x"), e(EPIPE));
-    assert_ne!(t.h.p.signals.thread_pending.get(&1).copied().unwrap_or(0) & (1 << 12), 0, "SIGPIPE pending");
+    assert_ne!(
+        t.h.p.signals.thread_pending.get(&1).copied().unwrap_or(0) & (1 << 12),
+        0,
+        "SIGPIPE pending"
+    );
 }
 
 #[test]
 fn socket_flags_and_errors() {
     let mut t = T::new();
     let fd = t.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
-    assert_eq!(t.call(g::__NR_fcntl, &[fd, g::F_GETFL.into()]) as u32 & g::O_NONBLOCK, g::O_NONBLOCK);
+    assert_eq!(
+        t.call(g::__NR_fcntl, &[fd, g::F_GETFL.into()]) as u32 & g::O_NONBLOCK,
+        g::O_NONBLOCK
+    );
     assert_eq!(t.call(g::__NR_fcntl, &[fd, g::F_GETFD.into()]), 1);
     assert_eq!(t.call(g::__NR_socket, &[99, 1, 0]), e(EAFNOSUPPORT));
     assert_eq!(t.call(g::__NR_socket, &[2, 1 | 0x100, 0]), e(EINVAL));
@@ -184,7 +203,13 @@ fn socket_flags_and_errors() {
     assert_eq!(t.call(g::__NR_socket, &[2, 7, 0]), e(ESOCKTNOSUPPORT));
     assert_eq!(t.call(g::__NR_listen, &[0, 1]), e(ENOTSOCK));
     assert_eq!(t.call(g::__NR_listen, &[77, 1]), e(EBADF));
-    assert_eq!(t.call(g::__NR_socketpair, &[AF_INET.into(), SOCK_STREAM.into(), 0, V]), e(EOPNOTSUPP));
+    assert_eq!(
+        t.call(
+            g::__NR_socketpair,
+            &[AF_INET.into(), SOCK_STREAM.into(), 0, V]
+        ),
+        e(EOPNOTSUPP)
+    );
     // fstat: a socket.
     assert_eq!(t.call(g::__NR_fstat, &[fd, V]), 0);
     assert_eq!(t.h.peek_u32(V + 24) & 0o170000, 0o140000);
@@ -202,7 +227,11 @@ fn unix_stream_server_on_a_path() {
     assert_eq!(t.call(g::__NR_stat, &[V, V + 64]), 0);
     assert_eq!(t.h.peek_u32(V + 64 + 24) & 0o170000, 0o140000);
     let c = t.socket(AF_UNIX, SOCK_STREAM);
-    assert_eq!(t.connect(c, &sun(b"/tmp.sock")), e(ECONNREFUSED), "not listening yet");
+    assert_eq!(
+        t.connect(c, &sun(b"/tmp.sock")),
+        e(ECONNREFUSED),
+        "not listening yet"
+    );
     assert_eq!(t.connect(c, &sun(b"/nope.sock")), e(ENOENT));
     assert_eq!(t.listen(srv, 5), 0);
     assert_eq!(t.poll(srv) & POLLIN, 0);
@@ -221,9 +250,19 @@ fn unix_stream_server_on_a_path() {
     assert_eq!(t.read(c, 10).unwrap(), b"");
     // A blocking accept with nothing queued waits; a non-blocking one is EAGAIN.
     assert_eq!(t.accept(srv, 0), -512);
-    assert_eq!(t.accept(srv, SOCK_NONBLOCK.into()), -512, "the flag is for the new socket");
+    assert_eq!(
+        t.accept(srv, SOCK_NONBLOCK.into()),
+        -512,
+        "the flag is for the new socket"
+    );
     t.h.p.wait = None;
-    assert_eq!(t.call(g::__NR_fcntl, &[srv, g::F_SETFL.into(), g::O_NONBLOCK.into()]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_fcntl,
+            &[srv, g::F_SETFL.into(), g::O_NONBLOCK.into()]
+        ),
+        0
+    );
     assert_eq!(t.accept(srv, 0), e(EAGAIN));
 }
 
@@ -264,7 +303,10 @@ fn unix_datagrams_carry_their_sender() {
     // MSG_TRUNC reports the real length.
     assert_eq!(t.recvfrom(b, 1, MSG_TRUNC | MSG_PEEK).map(|_| ()), Ok(()));
     t.h.poke(L, &128u32.to_le_bytes());
-    assert_eq!(t.call(g::__NR_recvfrom, &[b, B, 1, MSG_TRUNC.into(), 0, 0]), 4);
+    assert_eq!(
+        t.call(g::__NR_recvfrom, &[b, B, 1, MSG_TRUNC.into(), 0, 0]),
+        4
+    );
     assert_eq!(t.recvfrom(b, 10, MSG_DONTWAIT), Err(e(EAGAIN)));
     // Not connected, no address.
     assert_eq!(t.write(a, b"x"), e(ENOTCONN));
@@ -272,12 +314,24 @@ fn unix_datagrams_carry_their_sender() {
     assert_eq!(t.write(a, b"x"), 1);
     assert_eq!(t.read(b, 10).unwrap(), b"x");
     // socketpair datagrams.
-    assert_eq!(t.call(g::__NR_socketpair, &[AF_UNIX.into(), SOCK_DGRAM.into(), 0, V]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_socketpair,
+            &[AF_UNIX.into(), SOCK_DGRAM.into(), 0, V]
+        ),
+        0
+    );
     let (p, q) = (u64::from(t.h.peek_u32(V)), u64::from(t.h.peek_u32(V + 4)));
     assert_eq!(t.write(p, b"abc"), 3);
     assert_eq!(t.write(p, b"de"), 2);
     t.h.poke(V, &0u32.to_le_bytes());
-    assert_eq!(t.call(g::__NR_ioctl, &[q, linux_raw_sys::ioctl::FIONREAD.into(), V]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_ioctl,
+            &[q, linux_raw_sys::ioctl::FIONREAD.into(), V]
+        ),
+        0
+    );
     assert_eq!(t.h.peek_u32(V), 3);
     assert_eq!(t.read(q, 10).unwrap(), b"abc");
     assert_eq!(t.read(q, 10).unwrap(), b"de");
@@ -306,7 +360,11 @@ fn tcp_loopback_echo() {
     let port = u16::from_be_bytes([local[2], local[3]]);
     assert!((32768..=60999).contains(&port));
     let s = t.accept(srv, 0) as u64;
-    assert_eq!(t.h.peek(A, 16), local, "accept reports the client's address");
+    assert_eq!(
+        t.h.peek(A, 16),
+        local,
+        "accept reports the client's address"
+    );
     assert_eq!(t.name(g::__NR_getsockname, s).unwrap(), sin(LO, 5555));
     assert_eq!(t.write(c, b"GET /"), 5);
     assert_eq!(t.poll(s) & (POLLIN | POLLOUT), POLLIN | POLLOUT);
@@ -317,7 +375,10 @@ fn tcp_loopback_echo() {
     assert_eq!(t.read(c, 10).unwrap(), b"200");
     // The client half-closes: the server reads EOF (and POLLRDHUP), and may still write.
     assert_eq!(t.call(g::__NR_shutdown, &[c, SHUT_WR.into()]), 0);
-    assert_eq!(t.poll(s) & (POLLIN | POLLRDHUP | POLLHUP), POLLIN | POLLRDHUP);
+    assert_eq!(
+        t.poll(s) & (POLLIN | POLLRDHUP | POLLHUP),
+        POLLIN | POLLRDHUP
+    );
     assert_eq!(t.read(s, 10).unwrap(), b"");
     assert_eq!(t.write(s, b"bye"), 3);
     assert_eq!(t.read(c, 10).unwrap(), b"bye");
@@ -383,7 +444,11 @@ fn ipv6_dual_stack_and_v6only() {
     assert_eq!(t.setint(srv, IPPROTO_IPV6, IPV6_V6ONLY, 1), e(EINVAL));
     assert_eq!(t.listen(srv, 4), 0);
     let v4 = t.socket(AF_INET, SOCK_STREAM);
-    assert_eq!(t.bind(v4, &sin([0; 4], 7000)), e(EADDRINUSE), ":: covers 0.0.0.0");
+    assert_eq!(
+        t.bind(v4, &sin([0; 4], 7000)),
+        e(EADDRINUSE),
+        ":: covers 0.0.0.0"
+    );
     assert_eq!(t.connect(v4, &sin(LO, 7000)), 0);
     let s = t.accept(srv, 0) as u64;
     let peer = t.h.peek(A, 28);
@@ -432,13 +497,24 @@ fn udp_loopback() {
     assert_eq!(t.poll(c) & POLLERR, POLLERR);
     assert_eq!(t.read(c, 1), Err(e(ECONNREFUSED)));
     t.h.poke(B, b"x");
-    assert_eq!(t.call(g::__NR_sendto, &[c, B, 1, 0, 0, 0]), 1, "connected: no address needed");
-    assert_eq!(t.sendto(c, b"x", &[]), e(EINVAL), "an empty address is not none");
+    assert_eq!(
+        t.call(g::__NR_sendto, &[c, B, 1, 0, 0, 0]),
+        1,
+        "connected: no address needed"
+    );
+    assert_eq!(
+        t.sendto(c, b"x", &[]),
+        e(EINVAL),
+        "an empty address is not none"
+    );
     let u = t.socket(AF_INET, SOCK_DGRAM);
     t.h.poke(B, b"x");
     assert_eq!(t.call(g::__NR_sendto, &[u, B, 1, 0, 0, 0]), e(EDESTADDRREQ));
     t.h.poke(V, &sin(LO, 9000));
-    assert_eq!(t.call(g::__NR_sendto, &[u, SCRATCH, 65508, 0, V, 16]), e(EMSGSIZE));
+    assert_eq!(
+        t.call(g::__NR_sendto, &[u, SCRATCH, 65508, 0, V, 16]),
+        e(EMSGSIZE)
+    );
     // Two sockets on one UDP port need SO_REUSEADDR on both.
     let r1 = t.socket(AF_INET, SOCK_DGRAM);
     let r2 = t.socket(AF_INET, SOCK_DGRAM);
@@ -527,16 +603,34 @@ fn socket_options() {
     assert_eq!(t.setint(s, IPPROTO_IPV6, IPV6_V6ONLY, 1), e(ENOPROTOOPT));
     assert_eq!(t.getopt(s, IPPROTO_IPV6, IPV6_V6ONLY), Err(e(ENOPROTOOPT)));
     t.h.poke(V, &1u16.to_le_bytes());
-    assert_eq!(t.call(g::__NR_setsockopt, &[s, SOL_SOCKET.into(), SO_REUSEADDR.into(), V, 2]), e(EINVAL));
+    assert_eq!(
+        t.call(
+            g::__NR_setsockopt,
+            &[s, SOL_SOCKET.into(), SO_REUSEADDR.into(), V, 2]
+        ),
+        e(EINVAL)
+    );
     // SO_LINGER and the timeouts.
     let mut l = 1i32.to_le_bytes().to_vec();
     l.extend_from_slice(&5i32.to_le_bytes());
     t.h.poke(V, &l);
-    assert_eq!(t.call(g::__NR_setsockopt, &[s, SOL_SOCKET.into(), SO_LINGER.into(), V, 8]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_setsockopt,
+            &[s, SOL_SOCKET.into(), SO_LINGER.into(), V, 8]
+        ),
+        0
+    );
     assert_eq!(t.getopt(s, SOL_SOCKET, SO_LINGER).unwrap(), l);
     let tv = crate::sys::le64(&[2, 500_000]);
     t.h.poke(V, &tv);
-    assert_eq!(t.call(g::__NR_setsockopt, &[s, SOL_SOCKET.into(), SO_RCVTIMEO.into(), V, 16]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_setsockopt,
+            &[s, SOL_SOCKET.into(), SO_RCVTIMEO.into(), V, 16]
+        ),
+        0
+    );
     assert_eq!(t.getopt(s, SOL_SOCKET, SO_RCVTIMEO).unwrap(), tv);
     let u = t.socket(AF_UNIX, SOCK_STREAM);
     assert_eq!(t.setint(u, IPPROTO_TCP, TCP_NODELAY, 1), e(EOPNOTSUPP));
@@ -551,7 +645,13 @@ fn receive_timeout_ends_with_eagain() {
     let s = t.socket(AF_INET, SOCK_DGRAM);
     assert_eq!(t.bind(s, &sin(LO, 9300)), 0);
     t.h.poke(V, &crate::sys::le64(&[0, 250_000]));
-    assert_eq!(t.call(g::__NR_setsockopt, &[s, SOL_SOCKET.into(), SO_RCVTIMEO.into(), V, 16]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_setsockopt,
+            &[s, SOL_SOCKET.into(), SO_RCVTIMEO.into(), V, 16]
+        ),
+        0
+    );
     let before = crate::platform::Platform::monotonic_ns(&t.h.plat);
     // The harness runs the call again at its deadline.
     assert_eq!(t.recvfrom(s, 10, 0), Err(e(EAGAIN)));
@@ -623,7 +723,9 @@ impl NetStack for FakeStack {
         }
     }
     fn tcp_send(&self, h: Handle, data: &[u8]) -> Result<usize, Errno> {
-        self.s.lock().unwrap().tcp[h as usize].3.extend_from_slice(data);
+        self.s.lock().unwrap().tcp[h as usize]
+            .3
+            .extend_from_slice(data);
         Ok(data.len())
     }
     fn tcp_recv(&self, h: Handle, buf: &mut [u8], _peek: bool) -> Result<usize, Errno> {
@@ -649,7 +751,12 @@ impl NetStack for FakeStack {
     fn udp_send(&self, _h: Handle, data: &[u8], _to: SocketAddr) -> Result<usize, Errno> {
         Ok(data.len())
     }
-    fn udp_recv(&self, _h: Handle, _buf: &mut [u8], _peek: bool) -> Result<(usize, usize, SocketAddr), Errno> {
+    fn udp_recv(
+        &self,
+        _h: Handle,
+        _buf: &mut [u8],
+        _peek: bool,
+    ) -> Result<(usize, usize, SocketAddr), Errno> {
         Err(EAGAIN)
     }
     fn udp_pending(&self, _h: Handle) -> Option<usize> {
@@ -690,7 +797,13 @@ fn external_connect_nonblocking_then_so_error() {
     let mut l = 1i32.to_le_bytes().to_vec();
     l.extend_from_slice(&0i32.to_le_bytes());
     t.h.poke(V, &l);
-    assert_eq!(t.call(g::__NR_setsockopt, &[c, SOL_SOCKET.into(), SO_LINGER.into(), V, 8]), 0);
+    assert_eq!(
+        t.call(
+            g::__NR_setsockopt,
+            &[c, SOL_SOCKET.into(), SO_LINGER.into(), V, 8]
+        ),
+        0
+    );
     t.close(c);
     assert_eq!(f.s.lock().unwrap().closed, vec![(0, true)]);
 }
@@ -726,7 +839,10 @@ fn listener_on_wildcard_takes_both_paths() {
     let srv = t.socket(AF_INET, SOCK_STREAM);
     assert_eq!(t.bind(srv, &sin([0; 4], 8080)), 0);
     assert_eq!(t.listen(srv, 8), 0);
-    assert_eq!(f.s.lock().unwrap().listens, vec!["0.0.0.0:8080".parse::<SocketAddr>().unwrap()]);
+    assert_eq!(
+        f.s.lock().unwrap().listens,
+        vec!["0.0.0.0:8080".parse::<SocketAddr>().unwrap()]
+    );
     // The own address is local: a loopback connection.
     let c = t.socket(AF_INET, SOCK_STREAM);
     assert_eq!(t.connect(c, &sin(MY_IP, 8080)), 0);
@@ -735,9 +851,14 @@ fn listener_on_wildcard_takes_both_paths() {
     // One from outside.
     let h = {
         let mut st = f.s.lock().unwrap();
-        st.tcp.push((TcpPhase::Established, None, b"hi".to_vec(), vec![]));
+        st.tcp
+            .push((TcpPhase::Established, None, b"hi".to_vec(), vec![]));
         let h = st.tcp.len() as u32 - 1;
-        st.pending.push((h, "10.0.2.15:8080".parse().unwrap(), "10.0.2.2:40000".parse().unwrap()));
+        st.pending.push((
+            h,
+            "10.0.2.15:8080".parse().unwrap(),
+            "10.0.2.2:40000".parse().unwrap(),
+        ));
         h
     };
     assert_eq!(t.poll(srv) & POLLIN, POLLIN);

@@ -75,7 +75,12 @@ impl UnixSocket {
         if ty != SOCK_STREAM && ty != SOCK_DGRAM {
             return Err(ESOCKTNOSUPPORT);
         }
-        Ok(Arc::new(Self::with_conn(ty, Conn::Idle, UnixAddr::Unnamed, UnixAddr::Unnamed)))
+        Ok(Arc::new(Self::with_conn(
+            ty,
+            Conn::Idle,
+            UnixAddr::Unnamed,
+            UnixAddr::Unnamed,
+        )))
     }
 
     fn with_conn(ty: u32, conn: Conn, name: UnixAddr, peer_name: UnixAddr) -> UnixSocket {
@@ -83,7 +88,15 @@ impl UnixSocket {
             ty,
             shared: Arc::new(Shared {
                 ty,
-                st: Mutex::new(State { name, key: None, conn, peer_name, dgram_peer: None, shut_rd: false, shut_wr: false }),
+                st: Mutex::new(State {
+                    name,
+                    key: None,
+                    conn,
+                    peer_name,
+                    dgram_peer: None,
+                    shut_rd: false,
+                    shut_wr: false,
+                }),
                 dq: Mutex::new(VecDeque::new()),
             }),
             opts: Mutex::new(SockOpts::new(UNIX_BUF, UNIX_BUF)),
@@ -97,8 +110,18 @@ impl UnixSocket {
             SOCK_STREAM => {
                 let (a, b) = StreamEnd::pair(STREAM_CAP, false);
                 Ok((
-                    Arc::new(Self::with_conn(ty, Conn::Stream(a), UnixAddr::Unnamed, UnixAddr::Unnamed)),
-                    Arc::new(Self::with_conn(ty, Conn::Stream(b), UnixAddr::Unnamed, UnixAddr::Unnamed)),
+                    Arc::new(Self::with_conn(
+                        ty,
+                        Conn::Stream(a),
+                        UnixAddr::Unnamed,
+                        UnixAddr::Unnamed,
+                    )),
+                    Arc::new(Self::with_conn(
+                        ty,
+                        Conn::Stream(b),
+                        UnixAddr::Unnamed,
+                        UnixAddr::Unnamed,
+                    )),
                 ))
             }
             SOCK_DGRAM => {
@@ -127,11 +150,19 @@ impl UnixSocket {
                 Key::Inode(node.inode.dev(), node.inode.ino())
             }
         };
-        self.net.unix.lock().get(&key).and_then(Weak::upgrade).ok_or(ECONNREFUSED)
+        self.net
+            .unix
+            .lock()
+            .get(&key)
+            .and_then(Weak::upgrade)
+            .ok_or(ECONNREFUSED)
     }
 
     fn register(&self, key: Key, name: UnixAddr) {
-        self.net.unix.lock().insert(key.clone(), Arc::downgrade(&self.shared));
+        self.net
+            .unix
+            .lock()
+            .insert(key.clone(), Arc::downgrade(&self.shared));
         let mut st = self.shared.st.lock();
         st.key = Some(key);
         st.name = name;
@@ -143,7 +174,14 @@ impl UnixSocket {
         loop {
             let name = alloc::format!("{:05x}", n).into_bytes();
             let key = Key::Abstract(name.clone());
-            if self.net.unix.lock().get(&key).and_then(Weak::upgrade).is_none() {
+            if self
+                .net
+                .unix
+                .lock()
+                .get(&key)
+                .and_then(Weak::upgrade)
+                .is_none()
+            {
                 self.register(key, UnixAddr::Abstract(name));
                 return;
             }
@@ -183,7 +221,10 @@ impl Drop for UnixSocket {
         let key = self.shared.st.lock().key.take();
         if let Some(k) = key {
             let mut names = self.net.unix.lock();
-            if names.get(&k).is_some_and(|w| w.as_ptr() == Arc::as_ptr(&self.shared)) {
+            if names
+                .get(&k)
+                .is_some_and(|w| w.as_ptr() == Arc::as_ptr(&self.shared))
+            {
                 names.remove(&k);
             }
         }
@@ -219,7 +260,14 @@ impl Socket for UnixSocket {
             }
             UnixAddr::Abstract(ref n) => {
                 let key = Key::Abstract(n.clone());
-                if self.net.unix.lock().get(&key).and_then(Weak::upgrade).is_some() {
+                if self
+                    .net
+                    .unix
+                    .lock()
+                    .get(&key)
+                    .and_then(Weak::upgrade)
+                    .is_some()
+                {
                     return Err(EADDRINUSE);
                 }
                 self.register(key, name);
@@ -235,12 +283,18 @@ impl Socket for UnixSocket {
                     let mut links = 0;
                     cx.p.fs.resolve_parent(&env, &start, p, &mut links)?
                 };
-                let Last::Norm(last) = parent.last else { return Err(EADDRINUSE) };
+                let Last::Norm(last) = parent.last else {
+                    return Err(EADDRINUSE);
+                };
                 if cx.p.fs.read_only(&parent.dir) {
                     return Err(Errno::EROFS);
                 }
                 let mode = 0o777 & !cx.p.umask;
-                let node = match parent.dir.inode.create(&last, NewNode::Special(FileType::Socket, 0), mode) {
+                let node = match parent.dir.inode.create(
+                    &last,
+                    NewNode::Special(FileType::Socket, 0),
+                    mode,
+                ) {
                     Ok(n) => n,
                     Err(Errno::EEXIST) => return Err(EADDRINUSE),
                     Err(e) => return Err(e),
@@ -319,11 +373,16 @@ impl Socket for UnixSocket {
         let me = self.name();
         {
             let mut t = target.st.lock();
-            let Conn::Listening(b) = &mut t.conn else { return Err(ECONNREFUSED) };
+            let Conn::Listening(b) = &mut t.conn else {
+                return Err(ECONNREFUSED);
+            };
             if b.full() {
                 return Err(EAGAIN);
             }
-            b.queue.push_back(Pending { end: theirs, peer: me });
+            b.queue.push_back(Pending {
+                end: theirs,
+                peer: me,
+            });
         }
         let mut st = self.shared.st.lock();
         st.conn = Conn::Stream(mine);
@@ -331,11 +390,21 @@ impl Socket for UnixSocket {
         Ok(())
     }
 
-    fn send(&self, cx: Option<&mut Ctx>, data: &[u8], to: Option<&[u8]>, _flags: u32) -> Result<usize, Errno> {
+    fn send(
+        &self,
+        cx: Option<&mut Ctx>,
+        data: &[u8],
+        to: Option<&[u8]>,
+        _flags: u32,
+    ) -> Result<usize, Errno> {
         if self.ty == SOCK_STREAM {
             let st = self.shared.st.lock();
             if to.is_some() {
-                return Err(if matches!(st.conn, Conn::Stream(_)) { EISCONN } else { EOPNOTSUPP });
+                return Err(if matches!(st.conn, Conn::Stream(_)) {
+                    EISCONN
+                } else {
+                    EOPNOTSUPP
+                });
             }
             if st.shut_wr {
                 return Err(EPIPE);
@@ -375,18 +444,30 @@ impl Socket for UnixSocket {
             return match &st.conn {
                 Conn::Stream(end) => {
                     let n = end.recv(buf, peek)?;
-                    Ok(Received { len: n, full: n, from: None })
+                    Ok(Received {
+                        len: n,
+                        full: n,
+                        from: None,
+                    })
                 }
                 _ => Err(EINVAL),
             };
         }
         let mut q = self.shared.dq.lock();
         let Some((from, data)) = q.front() else {
-            return if self.shared.st.lock().shut_rd { Ok(Received::default()) } else { Err(EAGAIN) };
+            return if self.shared.st.lock().shut_rd {
+                Ok(Received::default())
+            } else {
+                Err(EAGAIN)
+            };
         };
         let n = buf.len().min(data.len());
         buf[..n].copy_from_slice(&data[..n]);
-        let r = Received { len: n, full: data.len(), from: Some(encode_unix(from)) };
+        let r = Received {
+            len: n,
+            full: data.len(),
+            from: Some(encode_unix(from)),
+        };
         if !peek {
             q.pop_front();
         }
@@ -426,7 +507,10 @@ impl Socket for UnixSocket {
         let st = self.shared.st.lock();
         let connected = match &st.conn {
             Conn::Stream(_) => true,
-            _ => st.dgram_peer.as_ref().is_some_and(|w| w.upgrade().is_some()),
+            _ => st
+                .dgram_peer
+                .as_ref()
+                .is_some_and(|w| w.upgrade().is_some()),
         };
         if !connected {
             return Err(ENOTCONN);
