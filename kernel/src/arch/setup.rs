@@ -61,8 +61,13 @@ pub fn init() -> CpuInfo {
     if has_xsave {
         let (lo, hi): (u32, u32);
         // SAFETY: XSAVE is enabled (CR4.OSXSAVE); xgetbv only reads XCR0.
-        unsafe { asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack)) };
-        XCR0.store((u64::from(hi) << 32) | u64::from(lo), core::sync::atomic::Ordering::Relaxed);
+        unsafe {
+            asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack))
+        };
+        XCR0.store(
+            (u64::from(hi) << 32) | u64::from(lo),
+            core::sync::atomic::Ordering::Relaxed,
+        );
     }
     CpuInfo {
         use_xsave: has_xsave,

@@ -2,17 +2,17 @@
 //! [`syscall_table!`]. Handlers take the raw argument registers and return [`SysResult`]; `-errno` is made
 //! in exactly one place, [`dispatch`].
 
+pub mod event;
 mod fs;
 mod fsattr;
 mod fsmap;
 mod fspath;
 mod mem;
 mod misc;
-pub mod event;
 pub mod signal;
 pub mod thread;
-mod xattr;
 mod time;
+mod xattr;
 
 use alloc::format;
 use alloc::string::String;
@@ -237,7 +237,8 @@ syscall_table! {
 
 /// Whether `nr` ends the program (strace prints `= ?` for it, before it runs).
 fn is_exit(nr: u64) -> bool {
-    nr == u64::from(linux_raw_sys::general::__NR_exit) || nr == u64::from(linux_raw_sys::general::__NR_exit_group)
+    nr == u64::from(linux_raw_sys::general::__NR_exit)
+        || nr == u64::from(linux_raw_sys::general::__NR_exit_group)
 }
 
 /// Calls, errors and time spent in one syscall, for `--strace-summary`.
@@ -259,12 +260,17 @@ pub(crate) fn wait_until(cx: &mut Ctx, deadline: u64) -> Result<(), Errno> {
     if cx.plat.monotonic_ns() >= deadline {
         return Ok(());
     }
-    cx.p.wait = Some(crate::process::Wait { deadline: Some(deadline) });
+    cx.p.wait = Some(crate::process::Wait {
+        deadline: Some(deadline),
+    });
     Err(Errno::RESTART)
 }
 
 /// The deadline a waiting syscall computed on its first run, or `first()` on the first run.
-pub(crate) fn saved_deadline(cx: &mut Ctx, first: impl FnOnce(&mut Ctx) -> Result<Option<u64>, Errno>) -> Result<Option<u64>, Errno> {
+pub(crate) fn saved_deadline(
+    cx: &mut Ctx,
+    first: impl FnOnce(&mut Ctx) -> Result<Option<u64>, Errno>,
+) -> Result<Option<u64>, Errno> {
     match cx.p.wait {
         Some(w) => Ok(w.deadline),
         None => first(cx),
@@ -286,10 +292,14 @@ pub fn dispatch(cx: &mut Ctx, nr: u64, args: Args) -> u64 {
             if cx.p.strict {
                 cx.p.fatal = Some((
                     125,
-                    format!("nutshell: syscall {name} ({nr}) is not implemented; stopping (--strict)"),
+                    format!(
+                        "nutshell: syscall {name} ({nr}) is not implemented; stopping (--strict)"
+                    ),
                 ));
             } else if *count == 1 {
-                cx.plat.log(&format!("nutshell: syscall {name} ({nr}) is not implemented"));
+                cx.plat.log(&format!(
+                    "nutshell: syscall {name} ({nr}) is not implemented"
+                ));
             }
             Err(Errno::ENOSYS)
         }
@@ -355,27 +365,50 @@ pub(crate) fn le64(fields: &[u64]) -> alloc::vec::Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fs_tests;
+#[cfg(test)]
+mod tests;
 #[cfg(test)]
 mod thread_tests;
 
 /// The `strace -c` style table of `stats`, sorted by time (then calls), one string per line.
-pub fn summary_table(stats: &alloc::collections::BTreeMap<u64, SyscallStats>) -> alloc::vec::Vec<String> {
+pub fn summary_table(
+    stats: &alloc::collections::BTreeMap<u64, SyscallStats>,
+) -> alloc::vec::Vec<String> {
     use core::fmt::Write;
-    let mut rows: alloc::vec::Vec<(u64, SyscallStats)> = stats.iter().map(|(k, v)| (*k, *v)).collect();
-    rows.sort_by(|a, b| b.1.ns.cmp(&a.1.ns).then(b.1.calls.cmp(&a.1.calls)).then(a.0.cmp(&b.0)));
+    let mut rows: alloc::vec::Vec<(u64, SyscallStats)> =
+        stats.iter().map(|(k, v)| (*k, *v)).collect();
+    rows.sort_by(|a, b| {
+        b.1.ns
+            .cmp(&a.1.ns)
+            .then(b.1.calls.cmp(&a.1.calls))
+            .then(a.0.cmp(&b.0))
+    });
     let total_ns: u64 = rows.iter().map(|r| r.1.ns).sum();
     let total_calls: u64 = rows.iter().map(|r| r.1.calls).sum();
     let total_errors: u64 = rows.iter().map(|r| r.1.errors).sum();
     let rule = "------ ----------- ----------- --------- --------- ----------------";
-    let mut out = alloc::vec![String::from("% time     seconds  usecs/call     calls    errors syscall"), String::from(rule)];
-    let pct = |ns: u64| if total_ns == 0 { 0.0 } else { ns as f64 * 100.0 / total_ns as f64 };
+    let mut out = alloc::vec![
+        String::from("% time     seconds  usecs/call     calls    errors syscall"),
+        String::from(rule)
+    ];
+    let pct = |ns: u64| {
+        if total_ns == 0 {
+            0.0
+        } else {
+            ns as f64 * 100.0 / total_ns as f64
+        }
+    };
     for (nr, s) in &rows {
         let mut line = String::new();
-        let name = crate::strace::syscall_name(*nr).map(String::from).unwrap_or_else(|| format!("syscall_{nr:#x}"));
-        let errors = if s.errors > 0 { format!("{}", s.errors) } else { String::new() };
+        let name = crate::strace::syscall_name(*nr)
+            .map(String::from)
+            .unwrap_or_else(|| format!("syscall_{nr:#x}"));
+        let errors = if s.errors > 0 {
+            format!("{}", s.errors)
+        } else {
+            String::new()
+        };
         let _ = write!(
             line,
             "{:6.2} {:11.6} {:11} {:9} {:>9} {}",
@@ -389,7 +422,17 @@ pub fn summary_table(stats: &alloc::collections::BTreeMap<u64, SyscallStats>) ->
         out.push(line);
     }
     out.push(String::from(rule));
-    let errors = if total_errors > 0 { format!("{total_errors}") } else { String::new() };
-    out.push(format!("100.00 {:11.6} {:11} {:9} {:>9} total", total_ns as f64 / 1e9, total_ns / 1000 / total_calls.max(1), total_calls, errors));
+    let errors = if total_errors > 0 {
+        format!("{total_errors}")
+    } else {
+        String::new()
+    };
+    out.push(format!(
+        "100.00 {:11.6} {:11} {:9} {:>9} total",
+        total_ns as f64 / 1e9,
+        total_ns / 1000 / total_calls.max(1),
+        total_calls,
+        errors
+    ));
     out
 }

@@ -347,7 +347,11 @@ fn check_motd_stat(st: &[u8]) {
     assert_eq!(field64(st, 40), 0, "st_rdev");
     assert_eq!(field64(st, 48), 16, "st_size");
     assert_eq!(field64(st, 56), 4096, "st_blksize");
-    assert_eq!(field64(st, 64), 8, "st_blocks (512-byte units, whole pages as tmpfs)");
+    assert_eq!(
+        field64(st, 64),
+        8,
+        "st_blocks (512-byte units, whole pages as tmpfs)"
+    );
     assert_eq!(st[120..144], [0; 24], "__unused");
 }
 
