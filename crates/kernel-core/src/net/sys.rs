@@ -7,7 +7,6 @@
 //! a non-blocking socket or MSG_DONTWAIT, else a wait (`Errno::RESTART`) bounded by SO_RCVTIMEO or
 //! SO_SNDTIMEO.
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use linux_raw_sys::general as g;
@@ -50,7 +49,7 @@ fn install(cx: &mut Ctx, sock: Arc<dyn Socket>, flags: u32) -> SysResult {
         file,
         pos: 0,
         flags: g::O_RDWR | status,
-        path: String::from(name),
+        path: name,
     };
     cx.p.install_fd(Arc::new(Mutex::new(of)), flags & SOCK_CLOEXEC != 0, 0)
 }

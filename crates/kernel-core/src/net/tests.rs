@@ -662,10 +662,13 @@ fn receive_timeout_ends_with_eagain() {
 // ------------------------------------------------------------------------------------------------
 // The external path over a fake stack
 
+/// A fake TCP connection: phase, pending error, inbox, outbox.
+type FakeTcp = (TcpPhase, Option<Errno>, Vec<u8>, Vec<u8>);
+
 #[derive(Default)]
 struct FakeState {
     /// Handle → (phase, error, inbox).
-    tcp: Vec<(TcpPhase, Option<Errno>, Vec<u8>, Vec<u8>)>,
+    tcp: Vec<FakeTcp>,
     connects: Vec<(SocketAddr, SocketAddr)>,
     closed: Vec<(Handle, bool)>,
     listens: Vec<SocketAddr>,

@@ -154,13 +154,15 @@ impl TimerFd {
     fn advance(&self, now: u64) -> u64 {
         let mut s = self.state.lock();
         if let Some(next) = s.next.filter(|n| *n <= now) {
-            if s.interval > 0 {
-                let k = (now - next) / s.interval + 1;
-                s.ticks += k;
-                s.next = Some(next + k * s.interval);
-            } else {
-                s.ticks += 1;
-                s.next = None;
+            match (now - next).checked_div(s.interval) {
+                Some(k) => {
+                    s.ticks += k + 1;
+                    s.next = Some(next + (k + 1) * s.interval);
+                }
+                None => {
+                    s.ticks += 1;
+                    s.next = None;
+                }
             }
         }
         s.ticks
@@ -784,11 +786,15 @@ pub fn sys_epoll_ctl(cx: &mut Ctx, a: &Args) -> SysResult {
     Ok(0)
 }
 
+/// One interest as seen at the start of a scan: fd, file, events, last readiness, last generation,
+/// disabled.
+type Snapshot = (i32, Arc<dyn File>, u32, u32, u64, bool);
+
 /// Ready (events, data) of an epoll, at most `max`; with `consume`, edge and one-shot state advance.
 fn epoll_ready(cx: &mut Ctx, e: &Epoll, max: usize, consume: bool) -> Vec<(u32, u64)> {
     // Snapshot the interest list: readiness may need the process (signalfd), and the lock must not
     // be held meanwhile.
-    let snapshot: Vec<(i32, Arc<dyn File>, u32, u32, u64, bool)> = e
+    let snapshot: Vec<Snapshot> = e
         .items
         .lock()
         .iter()

@@ -249,11 +249,10 @@ pub struct SyscallStats {
     pub ns: u64,
 }
 
-/// Run syscall `nr` and return the value for rax. Reports unimplemented syscalls once each, and traces.
-/// When the handler must wait, returns `Errno::RESTART.to_ret()` with `Process::wait` set: the caller
-/// waits (until an event or the deadline) and calls `dispatch` again with the same arguments. The
-/// handler finds its earlier `Process::wait` (e.g. the deadline it computed) when it runs again;
-/// `dispatch` clears it once the call completes.
+// How waiting works: a handler that must wait returns `Errno::RESTART` with `Process::wait` set;
+// `dispatch` then returns `Errno::RESTART.to_ret()`, the kernel waits (until an event or the deadline)
+// and calls `dispatch` again with the same arguments. The handler finds its earlier `Process::wait`
+// (e.g. the deadline it computed) when it runs again; `dispatch` clears it once the call completes.
 
 /// Wait until `deadline` (monotonic ns): returns Ok once it has passed, else asks to be run again.
 pub(crate) fn wait_until(cx: &mut Ctx, deadline: u64) -> Result<(), Errno> {
