@@ -1413,7 +1413,7 @@ echo 'qemu: note' >&2";
     #[test]
     fn gdb_volumes_and_workdir_options() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (exe, name) = test_program();
+        let (exe, _name) = test_program();
         let shared = dir.path().join("shared,dir");
         std::fs::create_dir(&shared).expect("mkdir");
         let volume = format!("{}:/data", shared.display());
