@@ -54,12 +54,13 @@ pub fn start(boot: BootInfo, cpu: &CpuInfo) -> ! {
     if let Some(level) = cmd.value("log") {
         crate::set_log_level(level);
     }
+
+    if cmd.value("console") == Some("framed") {
+        crate::console::set_framed();
+    }
     if cmd.flag("debug-panic") {
         // For testing the panic report: message, location, backtrace, status 125.
         panic!("requested by the debug-panic option");
-    }
-    if cmd.value("console") == Some("framed") {
-        crate::console::set_framed();
     }
     if let Some(t) = cmd.value("tty") {
         crate::platform::set_tty_mask(

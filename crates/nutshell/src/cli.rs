@@ -154,6 +154,10 @@ pub struct RunArgs {
     #[arg(long = "add", value_name = "HOSTPATH")]
     pub add: Vec<PathBuf>,
 
+    /// Extra kernel options, passed before `--` (for debugging nutshell itself, e.g. `debug-panic`).
+    #[arg(long = "kernel-opt", value_name = "OPTION", hide = true)]
+    pub kernel_opts: Vec<String>,
+
     /// PROGRAM (a path on this host, or a name looked up in PATH) and its arguments: everything
     /// after PROGRAM goes to the program, options included.
     #[arg(

@@ -426,6 +426,16 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
         args: args.args().iter().map(|a| a.as_bytes()).collect(),
     }
     .to_bytes();
+    // Hidden --kernel-opt options go first (kernel options may come in any order before `--`).
+    let cmdline = {
+        let mut line = Vec::new();
+        for opt in &args.kernel_opts {
+            crate::cmdline::push_quoted(&mut line, opt.as_bytes());
+            line.push(b' ');
+        }
+        line.extend_from_slice(&cmdline);
+        line
+    };
 
     let (console, guest_end) = UnixStream::pair().map_err(RunError::Console)?;
     let qemu_args = qemu::args(&VmConfig {
@@ -612,6 +622,27 @@ fn signal_name(signal: i32) -> String {
 }
 
 /// Pack the program as `/<name>`, mode 0755.
+/// A kernel panic's `nutshell: kernel backtrace: #N 0xADDR` line with the function named from the
+/// embedded kernel's symbols: `... 0xADDR nutshell_kernel::exec::start+0x1c`.
+fn symbolize_kernel_frame(line: &[u8]) -> Option<Vec<u8>> {
+    static SYMBOLS: std::sync::OnceLock<elf_loader::symbols::Symbols> = std::sync::OnceLock::new();
+    let text = std::str::from_utf8(line).ok()?;
+    let rest = text.strip_prefix("nutshell: kernel backtrace: #")?;
+    let addr = rest.split_whitespace().nth(1)?;
+    let addr = u64::from_str_radix(addr.strip_prefix("0x")?, 16).ok()?;
+    let symbols =
+        SYMBOLS.get_or_init(|| elf_loader::symbols::Symbols::from_image(crate::KERNEL_IMAGE));
+    // A return address points after the call: name the byte before it.
+    let (name, off) = symbols.lookup(addr.wrapping_sub(1))?;
+    Some(format!("{text} {}+{:#x}", demangle(name), off + 1).into_bytes())
+}
+
+/// Rust v0/legacy symbol names are shown as they are in the ELF (no demangler dependency): readable
+/// enough to find the function (`_RNv...5start` names the path).
+fn demangle(name: &str) -> &str {
+    name
+}
+
 /// Data a language runtime reads at start, which no ELF dependency names: Python's standard library
 /// (`/usr/lib/pythonX.Y` for a `pythonX.Y` interpreter).
 fn runtime_data(program: &Path) -> Vec<PathBuf> {
@@ -843,6 +874,8 @@ impl Output {
     }
 
     fn log_line(&mut self, line: &[u8]) {
+        let named = symbolize_kernel_frame(line);
+        let line = named.as_deref().unwrap_or(line);
         let sink: &mut dyn Write = match &mut self.log_file {
             Some(file) => file,
             None => &mut self.stderr,
