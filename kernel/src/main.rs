@@ -325,8 +325,19 @@ fn return_to_user(frame: &mut TrapFrame) {
     let Some(p) = guard.as_mut() else { return };
     let mut plat = platform::KernelPlatform;
     let mut cx = kernel_core::sys::Ctx { p, plat: &mut plat };
-    signal::fire_timers(&mut cx, platform::monotonic_ns());
+    // The common case costs almost nothing: no timer armed, no signal pending, no rt_sigreturn.
+    let timers = cx.p.signals.next_timer().is_some();
+    if timers {
+        signal::fire_timers(&mut cx, platform::monotonic_ns());
+    }
     user_signals(&mut cx);
+    if !cx.p.signals.sigreturn && !signal::has_deliverable(&cx) {
+        if let Some(next) = cx.p.signals.next_timer() {
+            drop(guard);
+            sched::arm_timer_at(next);
+        }
+        return;
+    }
     let mut outcome = signal::Outcome::None;
     if cx.p.signals.sigreturn {
         cx.p.signals.sigreturn = false;
