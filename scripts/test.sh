@@ -18,3 +18,5 @@ step "kernel: cargo clippy --release -- -D warnings"
 (cd kernel && cargo clippy --release -- -D warnings)
 step "cargo test --workspace"
 cargo test --workspace
+step "bench/run.sh --quick (the benchmark suite in quick mode, so that it cannot rot)"
+bench/run.sh --quick
