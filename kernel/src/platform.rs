@@ -27,6 +27,11 @@ pub fn init_time_and_random(cpu: &arch::setup::CpuInfo) {
             "nutshell: no PIT to calibrate the TSC: assuming 1 GHz",
         ),
     }
+    // ns = (ticks * MULT) >> SHIFT, the factors the vDSO gets too.
+    MULT.store(
+        (1000u64 << SHIFT) / TSC_PER_US.load(Ordering::Relaxed).max(1),
+        Ordering::Relaxed,
+    );
     BOOT_UNIX_NS.store(
         arch::time::rtc_unix_seconds() * 1_000_000_000,
         Ordering::Relaxed,
