@@ -242,17 +242,6 @@ pub fn sys_timerfd_create(cx: &mut Ctx, a: &Args) -> SysResult {
     install(cx, f, flags, "anon_inode:[timerfd]")
 }
 
-fn ts_ns(b: &[u8]) -> Result<u64, Errno> {
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = i64::from_le_bytes(b[8..16].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok((sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(nsec as u64))
-}
-
 fn itimerspec_bytes(interval: u64, left: u64) -> Vec<u8> {
     super::le64(&[
         interval / 1_000_000_000,
@@ -271,8 +260,8 @@ pub fn sys_timerfd_settime(cx: &mut Ctx, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let v = get::<32>(cx, a[2])?;
-    let interval = ts_ns(&v[..16])?;
-    let value = ts_ns(&v[16..])?;
+    let interval = super::timespec_ns(&v[..16])?;
+    let value = super::timespec_ns(&v[16..])?;
     let now = cx.plat.monotonic_ns();
     let t = f.as_any().downcast_ref::<TimerFd>().ok_or(Errno::EINVAL)?;
     t.advance(now);
@@ -476,7 +465,11 @@ fn ts_deadline(cx: &mut Ctx, addr: u64) -> Result<Option<u64>, Errno> {
             return Ok(None);
         }
         let b = get::<16>(cx, addr)?;
-        Ok(Some(cx.plat.monotonic_ns().saturating_add(ts_ns(&b)?)))
+        Ok(Some(
+            cx.plat
+                .monotonic_ns()
+                .saturating_add(super::timespec_ns(&b)?),
+        ))
     })
 }
 

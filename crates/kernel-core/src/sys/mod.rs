@@ -358,6 +358,24 @@ pub(crate) fn get_u64(cx: &mut Ctx, addr: u64) -> Result<u64, Errno> {
     Ok(u64::from_le_bytes(get::<8>(cx, addr)?))
 }
 
+/// A struct timespec (16 bytes) as nanoseconds: EINVAL for a negative tv_sec or a tv_nsec outside
+/// 0..1e9, as Linux's timespec64_valid; huge values saturate.
+pub(crate) fn timespec_ns(b: &[u8]) -> Result<u64, Errno> {
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let nsec = i64::from_le_bytes(b[8..16].try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nsec as u64))
+}
+
+/// Read a struct timespec of user memory as nanoseconds (see [`timespec_ns`]).
+pub(crate) fn read_timespec(cx: &mut Ctx, addr: u64) -> Result<u64, Errno> {
+    timespec_ns(&get::<16>(cx, addr)?)
+}
+
 /// Serialise u64 fields little-endian, the layout of most Linux structs on x86_64.
 pub(crate) fn le64(fields: &[u64]) -> alloc::vec::Vec<u8> {
     fields.iter().flat_map(|f| f.to_le_bytes()).collect()

@@ -912,17 +912,8 @@ pub fn sys_rt_sigtimedwait(cx: &mut Ctx, a: &Args) -> SysResult {
         if a[2] == 0 {
             return Ok(None);
         }
-        let t = get::<16>(cx, a[2])?;
-        let sec = i64::from_le_bytes(t[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let nsec = i64::from_le_bytes(t[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Ok(Some(
-            cx.plat
-                .monotonic_ns()
-                .saturating_add(sec as u64 * 1_000_000_000 + nsec as u64),
-        ))
+        let t = super::read_timespec(cx, a[2])?;
+        Ok(Some(cx.plat.monotonic_ns().saturating_add(t)))
     })?;
     if deadline.is_some_and(|d| cx.plat.monotonic_ns() >= d) {
         return Err(Errno::EAGAIN);
@@ -1109,15 +1100,6 @@ pub fn sys_timer_create(cx: &mut Ctx, a: &Args) -> SysResult {
     Ok(0)
 }
 
-fn timespec_ns(b: &[u8]) -> Result<u64, Errno> {
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = i64::from_le_bytes(b[8..16].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(sec as u64 * 1_000_000_000 + nsec as u64)
-}
-
 fn itimerspec(cx: &Ctx, t: &Timer) -> [u8; 32] {
     let left = t
         .next
@@ -1136,8 +1118,8 @@ pub fn sys_timer_settime(cx: &mut Ctx, a: &Args) -> SysResult {
     let id = a[0] as u32;
     let t = *cx.p.signals.timers.get(&id).ok_or(Errno::EINVAL)?;
     let v = get::<32>(cx, a[2])?;
-    let interval = timespec_ns(&v[..16])?;
-    let value = timespec_ns(&v[16..])?;
+    let interval = super::timespec_ns(&v[..16])?;
+    let value = super::timespec_ns(&v[16..])?;
     let old = itimerspec(cx, &t);
     let now = cx.plat.monotonic_ns();
     let next = if value == 0 {

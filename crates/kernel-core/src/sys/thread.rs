@@ -430,15 +430,7 @@ fn futex_wait(
     let deadline = if timeout == 0 {
         None
     } else {
-        let b = get::<16>(cx, timeout)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL);
-        }
-        let t = (sec as u64)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(nsec as u64);
+        let t = super::read_timespec(cx, timeout)?;
         let now = cx.plat.monotonic_ns();
         Some(if !absolute {
             now.saturating_add(t)

@@ -1,6 +1,6 @@
 //! Clocks and sleeping.
 
-use super::{get, put, Args, Ctx};
+use super::{put, read_timespec, Args, Ctx};
 use crate::errno::{Errno, SysResult};
 use linux_raw_sys::general as g;
 
@@ -9,19 +9,6 @@ fn timespec(ns: u64) -> [u8; 16] {
     b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
     b[8..].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
     b
-}
-
-/// Read a struct timespec as nanoseconds (EINVAL for a bad tv_nsec or negative tv_sec).
-fn read_timespec(cx: &mut Ctx, addr: u64) -> Result<u64, Errno> {
-    let b = get::<16>(cx, addr)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok((sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(nsec as u64))
 }
 
 fn clock_now(cx: &Ctx, clock: u64) -> Result<u64, Errno> {
