@@ -148,6 +148,24 @@ pub struct RunArgs {
     #[arg(long = "volume", value_name = "HOSTDIR:GUESTDIR[:ro]", value_parser = parse_volume)]
     pub volumes: Vec<Volume>,
 
+    /// The network: user (QEMU's user-mode NAT: no root needed; the guest is 10.0.2.15, the host's
+    /// 127.0.0.1 is 10.0.2.2, DNS 10.0.2.3), none (no network device: only the guest's own
+    /// loopback), or tap:IFNAME (an existing tap interface of this host; the guest asks DHCP for its
+    /// address unless --ip is given).
+    #[arg(long, value_name = "MODE", default_value = "user", value_parser = parse_net)]
+    pub net: NetMode,
+
+    /// Publish a guest port on the host, like docker: [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp], or
+    /// ranges of equal length (8000-8009:8000-8009). HOSTIP defaults to every address of the host
+    /// (0.0.0.0); give 127.0.0.1 to keep the port local. Repeatable; needs --net user.
+    #[arg(short = 'p', long = "publish", value_name = "[HOSTIP:]HOSTPORT:GUESTPORT[/PROTO]", value_parser = parse_publish)]
+    pub publish: Vec<Publish>,
+
+    /// The guest's IPv4 address, prefix length and optional gateway (IP/PREFIX[,GATEWAY]) instead of
+    /// the default (10.0.2.15/24,10.0.2.2 with --net user, DHCP with --net tap).
+    #[arg(long, value_name = "IP/PREFIX[,GATEWAY]", value_parser = parse_ip_config)]
+    pub ip: Option<String>,
+
     /// Also copy the host file or directory HOSTPATH into the VM at the same path, with the
     /// libraries of any program in it (for what a dynamic program opens at run time: plugins,
     /// dlopen'ed libraries, data). Repeatable; not with --rootfs.
@@ -210,6 +228,146 @@ pub struct Volume {
     pub guest: String,
     /// `:ro`.
     pub readonly: bool,
+}
+
+/// `--net`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetMode {
+    /// QEMU's user-mode network (slirp).
+    User,
+    /// No network device.
+    None,
+    /// An existing tap interface of the host.
+    Tap(String),
+}
+
+/// `--net MODE`.
+pub fn parse_net(text: &str) -> Result<NetMode, String> {
+    match text {
+        "user" => Ok(NetMode::User),
+        "none" => Ok(NetMode::None),
+        _ => {
+            let name = text
+                .strip_prefix("tap:")
+                .ok_or_else(|| format!("{text:?}: expected user, none or tap:IFNAME"))?;
+            let valid = !name.is_empty()
+                && name.len() < 16
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !valid {
+                return Err(format!(
+                    "{name:?} is not an interface name (1-15 letters, digits, '-', '_', '.')"
+                ));
+            }
+            Ok(NetMode::Tap(name.to_owned()))
+        }
+    }
+}
+
+/// The transport of a published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// One `-p [HOSTIP:]HOSTPORT:GUESTPORT[/PROTO]` (a range is one entry with `count` ports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    /// HOSTIP, when given.
+    pub host_ip: Option<std::net::IpAddr>,
+    /// The first host port.
+    pub host_port: u16,
+    /// The first guest port.
+    pub guest_port: u16,
+    /// How many consecutive ports (1 unless a range was given).
+    pub count: u16,
+    pub proto: Proto,
+}
+
+/// `PORT` or `FIRST-LAST` (ports 1-65535) as (first, count).
+fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let port = |t: &str| match t.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("{t:?} is not a port number (1-65535)")),
+    };
+    match text.split_once('-') {
+        None => Ok((port(text)?, 1)),
+        Some((a, b)) => {
+            let (a, b) = (port(a)?, port(b)?);
+            if b < a {
+                return Err(format!("{text:?}: the range ends before it starts"));
+            }
+            Ok((a, b - a + 1))
+        }
+    }
+}
+
+/// `-p [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]`; HOSTIP may be an IPv6 address in brackets.
+pub fn parse_publish(text: &str) -> Result<Publish, String> {
+    let usage = || format!("{text:?} is not of the form [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]");
+    let (spec, proto) = match text.rsplit_once('/') {
+        Some((spec, "tcp")) => (spec, Proto::Tcp),
+        Some((spec, "udp")) => (spec, Proto::Udp),
+        Some((_, other)) => return Err(format!("{other:?} is not a protocol (tcp or udp)")),
+        None => (text, Proto::Tcp),
+    };
+    let (rest, guest) = spec.rsplit_once(':').ok_or_else(usage)?;
+    let (host_ip, host) = match rest.rsplit_once(':') {
+        None => (None, rest),
+        Some((ip, host)) => {
+            let ip_text = ip
+                .strip_prefix('[')
+                .and_then(|i| i.strip_suffix(']'))
+                .unwrap_or(ip);
+            let ip = ip_text
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| format!("{ip_text:?} is not an IP address"))?;
+            (Some(ip), host)
+        }
+    };
+    if host.is_empty() || guest.is_empty() {
+        return Err(usage());
+    }
+    let (host_port, count) = parse_port_range(host)?;
+    let (guest_port, guest_count) = parse_port_range(guest)?;
+    if count != guest_count {
+        return Err(format!(
+            "{text:?}: the host and guest port ranges differ in length"
+        ));
+    }
+    if u32::from(guest_port) + u32::from(count) > 65536 {
+        return Err(usage());
+    }
+    Ok(Publish {
+        host_ip,
+        host_port,
+        guest_port,
+        count,
+        proto,
+    })
+}
+
+/// `--ip IP/PREFIX[,GATEWAY]` (IPv4), checked and passed to the kernel as is.
+pub fn parse_ip_config(text: &str) -> Result<String, String> {
+    let usage = || {
+        format!("{text:?} is not of the form IP/PREFIX[,GATEWAY], e.g. 192.168.7.2/24,192.168.7.1")
+    };
+    let (cidr, gw) = match text.split_once(',') {
+        Some((c, g)) => (c, Some(g)),
+        None => (text, None),
+    };
+    let (ip, prefix) = cidr.split_once('/').ok_or_else(usage)?;
+    ip.parse::<std::net::Ipv4Addr>().map_err(|_| usage())?;
+    match prefix.parse::<u8>() {
+        Ok(p) if (1..=32).contains(&p) => {}
+        _ => return Err(usage()),
+    }
+    if let Some(gw) = gw {
+        gw.parse::<std::net::Ipv4Addr>().map_err(|_| usage())?;
+    }
+    Ok(text.to_owned())
 }
 
 /// `--accel`.
@@ -372,6 +530,83 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn publish_specs() {
+        use std::net::IpAddr;
+        let p = |t| parse_publish(t);
+        assert_eq!(
+            p("8080:80"),
+            Ok(Publish {
+                host_ip: None,
+                host_port: 8080,
+                guest_port: 80,
+                count: 1,
+                proto: Proto::Tcp
+            })
+        );
+        assert_eq!(
+            p("127.0.0.1:5353:53/udp"),
+            Ok(Publish {
+                host_ip: Some("127.0.0.1".parse::<IpAddr>().unwrap()),
+                host_port: 5353,
+                guest_port: 53,
+                count: 1,
+                proto: Proto::Udp
+            })
+        );
+        assert_eq!(
+            p("[::1]:8080:80/tcp").unwrap().host_ip,
+            Some("::1".parse().unwrap())
+        );
+        let r = p("9000-9009:8000-8009").unwrap();
+        assert_eq!((r.host_port, r.guest_port, r.count), (9000, 8000, 10));
+        for bad in [
+            "80",
+            "0:80",
+            "80:0",
+            "80:65536",
+            "x:80",
+            "80:80/sctp",
+            "1.2.3:80:80",
+            "9000-9001:80",
+            "9-8:9-8",
+            ":80",
+            "80:",
+        ] {
+            assert!(p(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn net_modes_and_ip() {
+        assert_eq!(parse_net("user"), Ok(NetMode::User));
+        assert_eq!(parse_net("none"), Ok(NetMode::None));
+        assert_eq!(parse_net("tap:tap0"), Ok(NetMode::Tap("tap0".into())));
+        for bad in [
+            "tap:",
+            "tap:a,b",
+            "tap:waytoolonginterfacename",
+            "bridge",
+            "",
+        ] {
+            assert!(parse_net(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(
+            parse_ip_config("192.168.7.2/24,192.168.7.1").as_deref(),
+            Ok("192.168.7.2/24,192.168.7.1")
+        );
+        assert!(parse_ip_config("10.0.0.2/8").is_ok());
+        for bad in [
+            "10.0.0.2",
+            "10.0.0.2/33",
+            "10.0.0.2/0",
+            "::1/64",
+            "10.0.0.2/24,x",
+        ] {
+            assert!(parse_ip_config(bad).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct KernelCmdline<'a> {
     pub workdir: Option<&'a str>,
     /// `volume=TAG:GUESTDIR[:ro]`, in order.
     pub volumes: Vec<String>,
+    /// `net=...`: the network configuration (`none`, `dhcp`, `IP/PREFIX[,GATEWAY]`); the kernel's
+    /// default (QEMU user networking's addresses) when absent.
+    pub net: Option<&'a str>,
     /// `env=K=V`, in order.
     pub env: &'a [EnvVar],
     /// `argv0=STRING`: the program's argv[0] (PROGRAM as the user typed it).
@@ -72,6 +75,9 @@ impl KernelCmdline<'_> {
         }
         for volume in &self.volumes {
             tokens.push(format!("volume={volume}").into_bytes());
+        }
+        if let Some(net) = self.net {
+            tokens.push(format!("net={net}").into_bytes());
         }
         for var in self.env {
             tokens.push(format!("env={}={}", var.key, var.value).into_bytes());
@@ -226,6 +232,7 @@ mod tests {
             load_base: Some(0x5555_5555_4000),
             workdir: Some("/srv/my app"),
             volumes: vec!["v0:/data".into(), "v1:/in put:ro".into()],
+            net: Some("dhcp"),
             env: &env,
             argv0: b"./my prog",
             path: b"/my prog",
@@ -234,10 +241,10 @@ mod tests {
         .to_bytes();
         assert_eq!(
             String::from_utf8_lossy(&line),
-            r#"'console=framed' 'tty=02' 'winsize=50x132' 'strace' 'strace-summary' 'strict' 'log=debug' 'load_base=0x555555554000' 'workdir=/srv/my app' 'volume=v0:/data' 'volume=v1:/in put:ro' 'env=A=x y' 'env=Q=it'\''s' 'argv0=./my prog' -- '/my prog' '--' '' 'a'\''b'"#
+            r#"'console=framed' 'tty=02' 'winsize=50x132' 'strace' 'strace-summary' 'strict' 'log=debug' 'load_base=0x555555554000' 'workdir=/srv/my app' 'volume=v0:/data' 'volume=v1:/in put:ro' 'net=dhcp' 'env=A=x y' 'env=Q=it'\''s' 'argv0=./my prog' -- '/my prog' '--' '' 'a'\''b'"#
         );
         let words = tokenize(&line).expect("tokenizes");
-        let expected: [&[u8]; 19] = [
+        let expected: [&[u8]; 20] = [
             b"console=framed",
             b"tty=02",
             b"winsize=50x132",
@@ -249,6 +256,7 @@ mod tests {
             b"workdir=/srv/my app",
             b"volume=v0:/data",
             b"volume=v1:/in put:ro",
+            b"net=dhcp",
             b"env=A=x y",
             b"env=Q=it's",
             b"argv0=./my prog",

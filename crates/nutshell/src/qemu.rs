@@ -9,14 +9,17 @@
 //! Options: `--volume` adds one `-fsdev local` + `-device virtio-9p-device` pair per shared
 //! directory, tagged `v0`, `v1`... (microvm only, with `acpi=off` so that QEMU appends the
 //! `virtio_mmio.device=` tokens the kernel finds the devices by); `--gdb` adds
-//! `-gdb tcp:127.0.0.1:PORT -S` (the VM waits for gdb's `continue`).
+//! `-gdb tcp:127.0.0.1:PORT -S` (the VM waits for gdb's `continue`); `--net user` (the default)
+//! adds `-netdev user,id=n0` with one `hostfwd=` per published port (`-p`), `--net tap:IF` adds
+//! `-netdev tap,id=n0,ifname=IF,script=no,downscript=no`, each with `virtio-net-device` on microvm
+//! or `virtio-net-pci` on pc; `--net none` adds no network device.
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Accel, Machine, MemSize};
+use crate::cli::{Accel, Machine, MemSize, NetMode, Proto, Publish};
 
 /// The QEMU binary looked up in PATH.
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -83,6 +86,10 @@ pub struct VmConfig<'a> {
     pub gdb_port: Option<u16>,
     /// `--volume`: host directories shared through virtio-9p, in order (tags `v0`, `v1`...).
     pub volumes: &'a [SharedDir<'a>],
+    /// `--net`.
+    pub net: &'a NetMode,
+    /// `-p`: ports published on the host (user networking only).
+    pub publish: &'a [Publish],
 }
 
 /// One directory shared with the guest.
@@ -114,7 +121,9 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     match vm.machine {
         // With ACPI off, QEMU describes the virtio-mmio devices on the kernel command line.
-        Machine::Microvm if !vm.volumes.is_empty() => push(&["-M", "microvm,acpi=off"]),
+        Machine::Microvm if !vm.volumes.is_empty() || *vm.net != NetMode::None => {
+            push(&["-M", "microvm,acpi=off"])
+        }
         Machine::Microvm => push(&["-M", "microvm"]),
         // SeaBIOS prints on COM1 unless told that the serial console is at port 0.
         Machine::Pc => push(&["-M", "pc", "-fw_cfg", "name=etc/sercon-port,string=0"]),
@@ -152,6 +161,18 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
         args.push("-device".into());
         args.push(format!("virtio-9p-device,fsdev={0},mount_tag={0}", dir.tag).into());
     }
+    if let Some(netdev) = netdev(vm.net, vm.publish) {
+        args.push("-netdev".into());
+        args.push(netdev.into());
+        args.push("-device".into());
+        args.push(
+            match vm.machine {
+                Machine::Microvm => "virtio-net-device,netdev=n0",
+                Machine::Pc => "virtio-net-pci,netdev=n0",
+            }
+            .into(),
+        );
+    }
     if let Some(port) = vm.gdb_port {
         args.push("-gdb".into());
         args.push(format!("tcp:127.0.0.1:{port}").into());
@@ -164,6 +185,33 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
     args.push("-append".into());
     args.push(OsStr::from_bytes(vm.cmdline).to_owned());
     args
+}
+
+/// The `-netdev` value for `--net` and `-p` (None: no network device).
+fn netdev(net: &NetMode, publish: &[Publish]) -> Option<String> {
+    match net {
+        NetMode::None => None,
+        NetMode::Tap(ifname) => Some(format!("tap,id=n0,ifname={ifname},script=no,downscript=no")),
+        NetMode::User => {
+            let mut v = String::from("user,id=n0");
+            for p in publish {
+                let proto = match p.proto {
+                    Proto::Tcp => "tcp",
+                    Proto::Udp => "udp",
+                };
+                let ip = match p.host_ip {
+                    None => String::new(),
+                    Some(std::net::IpAddr::V4(ip)) => ip.to_string(),
+                    Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+                };
+                for i in 0..p.count {
+                    let (h, g) = (p.host_port + i, p.guest_port + i);
+                    v.push_str(&format!(",hostfwd={proto}:{ip}:{h}-:{g}"));
+                }
+            }
+            Some(v)
+        }
+    }
 }
 
 /// The value the guest wrote to `isa-debug-exit`, from QEMU's exit code `(value << 1) | 1`.
@@ -190,6 +238,8 @@ mod tests {
             console_fd: 7,
             gdb_port: None,
             volumes: &[],
+            net: &NetMode::None,
+            publish: &[],
         }
     }
 
@@ -239,6 +289,53 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn networks() {
+        let publish = [
+            crate::cli::parse_publish("8080:80").unwrap(),
+            crate::cli::parse_publish("127.0.0.1:5353:53/udp").unwrap(),
+            crate::cli::parse_publish("9000-9001:7000-7001").unwrap(),
+        ];
+        let mut vm = config(Machine::Microvm);
+        let user = NetMode::User;
+        vm.net = &user;
+        vm.publish = &publish;
+        let text: Vec<String> = args(&vm)
+            .iter()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        let text = text.join(" ");
+        assert!(text.starts_with("-M microvm,acpi=off "), "{text}");
+        assert!(
+            text.contains(
+                " -netdev user,id=n0,hostfwd=tcp::8080-:80,hostfwd=udp:127.0.0.1:5353-:53,\
+                 hostfwd=tcp::9000-:7000,hostfwd=tcp::9001-:7001 \
+                 -device virtio-net-device,netdev=n0 -kernel "
+            ),
+            "{text}"
+        );
+        let tap = NetMode::Tap("tap7".into());
+        let mut vm = config(Machine::Pc);
+        vm.net = &tap;
+        let text: Vec<String> = args(&vm)
+            .iter()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        assert!(
+            text.join(" ").contains(
+                " -netdev tap,id=n0,ifname=tap7,script=no,downscript=no \
+                 -device virtio-net-pci,netdev=n0 "
+            ),
+            "{text:?}"
+        );
+        // No network: no device, and microvm keeps ACPI.
+        let text: Vec<String> = args(&config(Machine::Microvm))
+            .iter()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        assert!(!text.iter().any(|a| a == "-netdev"), "{text:?}");
     }
 
     #[test]

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::{Handle, Signals};
 
-use crate::cli::{EnvVar, LogLevel, Machine, RunArgs, DEFAULT_GDB_PORT};
+use crate::cli::{EnvVar, LogLevel, Machine, NetMode, Proto, RunArgs, DEFAULT_GDB_PORT};
 use crate::cmdline::{push_quoted, KernelCmdline};
 use crate::console::{escape_stdin, signal_input, Decoder, Event, STDIN_EOF};
 use crate::cpio::{CpioError, CpioWriter};
@@ -91,6 +91,9 @@ pub enum RunError {
          --machine pc has no virtio-mmio devices"
     )]
     VolumeNeedsMicrovm,
+    /// `--net`, `-p` or `--ip` cannot be used as given (125).
+    #[error("{0}")]
+    Network(String),
     /// The `--strace=FILE` or `--log-file` file cannot be created (125).
     #[error("cannot create {path} ({option}): {}", describe(.error))]
     OutputFile {
@@ -272,6 +275,7 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
         false => None,
     };
     let volume_dirs = check_volumes(args)?;
+    let net_option = check_network(args)?;
 
     let tmp = tempfile::Builder::new()
         .prefix("nutshell.")
@@ -420,6 +424,7 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
                 format!("{}:{}{ro}", shared.tag, volume.guest)
             })
             .collect(),
+        net: net_option.as_deref(),
         env: &env,
         argv0: args.program().as_bytes(),
         path: &prepared.guest_path,
@@ -448,6 +453,8 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
         console_fd: guest_end.as_raw_fd(),
         gdb_port,
         volumes: &volumes,
+        net: &args.net,
+        publish: &args.publish,
     });
     if verbose {
         out.debug(&shell_line(&qemu_path, &qemu_args));
@@ -606,6 +613,80 @@ fn check_volumes(args: &RunArgs) -> Result<Vec<PathBuf>, RunError> {
         dirs.push(dir);
     }
     Ok(dirs)
+}
+
+/// Check `--net`, `-p` and `--ip`; returns the kernel's `net=` option, if one is needed.
+fn check_network(args: &RunArgs) -> Result<Option<String>, RunError> {
+    let fail = |m: String| Err(RunError::Network(m));
+    match &args.net {
+        NetMode::None => {
+            if !args.publish.is_empty() {
+                return fail("-p needs a network: it cannot be used with --net none".into());
+            }
+            if args.ip.is_some() {
+                return fail("--ip needs a network: it cannot be used with --net none".into());
+            }
+            Ok(Some("none".into()))
+        }
+        NetMode::Tap(name) => {
+            if !args.publish.is_empty() {
+                return fail(format!(
+                    "-p publishes ports through QEMU's user-mode network (--net user); with \
+                     --net tap:{name} the guest is reached at its own address instead"
+                ));
+            }
+            if !Path::new("/sys/class/net").join(name).exists() {
+                return fail(format!(
+                    "--net tap:{name}: this host has no network interface {name} (create one, \
+                     as root: ip tuntap add {name} mode tap user $USER && ip link set {name} up)"
+                ));
+            }
+            Ok(Some(args.ip.clone().unwrap_or_else(|| "dhcp".into())))
+        }
+        NetMode::User => {
+            let mut seen = Vec::new();
+            for p in &args.publish {
+                for i in 0..p.count {
+                    let key = (p.host_ip, p.host_port + i, p.proto);
+                    if seen.contains(&key) {
+                        return fail(format!(
+                            "-p: host port {} is published twice",
+                            p.host_port + i
+                        ));
+                    }
+                    seen.push(key);
+                    check_host_port(p.host_ip, p.host_port + i, p.proto)?;
+                }
+            }
+            Ok(args.ip.clone())
+        }
+    }
+}
+
+/// Whether QEMU will be able to listen on a published host port: bind it once to find out (QEMU's
+/// own message for a port in use is a terse "could not set up host forwarding rule").
+fn check_host_port(ip: Option<std::net::IpAddr>, port: u16, proto: Proto) -> Result<(), RunError> {
+    let ip = ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let addr = std::net::SocketAddr::new(ip, port);
+    let result = match proto {
+        Proto::Tcp => std::net::TcpListener::bind(addr).map(drop),
+        Proto::Udp => std::net::UdpSocket::bind(addr).map(drop),
+    };
+    let name = match proto {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+    };
+    result.map_err(|e| {
+        let why = match e.kind() {
+            io::ErrorKind::AddrInUse => "already in use on this host".to_owned(),
+            io::ErrorKind::AddrNotAvailable => format!("{ip} is not an address of this host"),
+            io::ErrorKind::PermissionDenied => {
+                "ports below 1024 need root (or a host port of 1024 and above)".to_owned()
+            }
+            _ => describe(&e),
+        };
+        RunError::Network(format!("-p: {name} port {addr}: {why}"))
+    })
 }
 
 /// `SIGINT` for 2, and so on.
@@ -1418,7 +1499,7 @@ echo 'qemu: note' >&2";
             log.starts_with("nutshell: "),
             "the QEMU command line: {log}"
         );
-        assert!(log.contains(" -M microvm "), "{log}");
+        assert!(log.contains(" -M microvm,acpi=off "), "{log}");
         assert!(log.contains("\nnutshell: log\nqemu: note\n"), "{log}");
         let append = std::fs::read_to_string(dir.path().join("append")).expect("append");
         assert!(
@@ -1659,7 +1740,10 @@ exit 85";
         let (result, _, stderr) = run_fake_qemu(dir.path(), body, &["--log", "debug", exe], b"");
         assert_eq!(result.expect("exit record"), 0);
         let stderr = stderr.text();
-        assert!(stderr.contains(" -M microvm -accel tcg "), "{stderr}");
+        assert!(
+            stderr.contains(" -M microvm,acpi=off -accel tcg "),
+            "{stderr}"
+        );
         assert!(stderr.ends_with("qemu: note\n"), "{stderr}");
     }
 
