@@ -1,7 +1,17 @@
 //! The network: smoltcp over virtio-net, as kernel-core's `NetStack`. Interface configuration comes from
-//! the kernel option `net=IP/PREFIX[,GATEWAY]` (default `10.0.2.15/24,10.0.2.2`, QEMU user networking's
-//! addresses) or `net=none`. ARP and ICMP echo replies are smoltcp's. Loopback never comes here: the
-//! socket layer keeps it in kernel-core.
+//! kernel options:
+//! - `net=IP/PREFIX[,GATEWAY]` (default `10.0.2.15/24,10.0.2.2`, QEMU user networking's addresses),
+//!   `net=dhcp` or `net=none` (no network at all, IPv6 included). With `dhcp`, smoltcp's DHCPv4 client
+//!   sets the address, prefix, default route and DNS servers (for the default `/etc/resolv.conf`); it
+//!   starts at boot, and a socket operation that needs an address waits for the first lease, up to
+//!   `DHCP_WAIT_NS` after DHCP began (then once: "nutshell: net: no DHCP lease after 5s").
+//! - `net6=IP6/PREFIX[,GATEWAY6]` or `net6=none`. Without `net6` and `net` (QEMU user networking), IPv6
+//!   is slirp's: `fec0::15/64` via `fec0::2` (which slirp maps to the host's `::1`). A link-local address
+//!   (EUI-64 of the MAC) comes with any IPv6 address. (QEMU 7.2's `hostfwd` takes IPv4 addresses only:
+//!   the host cannot reach a guest server over IPv6 through slirp.)
+//!
+//! ARP, NDP and ICMP echo replies are smoltcp's. Loopback never comes here: the socket layer keeps it in
+//! kernel-core.
 //!
 //! The stack is polled after every socket operation, from the idle loop and on the device's interrupt;
 //! when a poll changed some socket's state, `EVENTS` moves, which wakes waiting threads (they look again).
@@ -13,8 +23,8 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use kernel_core::errno::Errno;
 use kernel_core::net::consts::*;
@@ -22,9 +32,9 @@ use kernel_core::net::stack::{Handle, NetStack, TcpInfo, TcpPhase};
 use smoltcp::iface::{
     Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
 };
-use smoltcp::socket::{tcp, udp};
+use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
+use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Cidr};
 use spin::Mutex;
 
 use crate::arch::virtio_net::{self, NetDevice};
@@ -75,6 +85,8 @@ struct Inner {
     entries: Vec<Option<Entry>>,
     /// Closed connections finishing their FIN (or RST) exchange: (socket, drop deadline).
     closing: Vec<(SocketHandle, u64)>,
+    /// The DHCPv4 client, with `net=dhcp`.
+    dhcp: Option<SocketHandle>,
 }
 
 static STACK: Mutex<Option<Box<Inner>>> = Mutex::new(None);
@@ -92,54 +104,140 @@ fn now() -> Instant {
     Instant::from_micros((now_ns() / 1000) as i64)
 }
 
-/// Parse `IP/PREFIX[,GATEWAY]`.
-fn parse_config(v: &str) -> Option<(Ipv4Addr, u8, Option<Ipv4Addr>)> {
+/// How long socket operations wait for the first DHCP lease, from when DHCP began.
+const DHCP_WAIT_NS: u64 = 5_000_000_000;
+/// How often DHCP discovery is tried again (smoltcp's default is 10 s).
+const DHCP_DISCOVER_RETRY: Duration = Duration::from_secs(2);
+
+/// Set while DHCP has not given a first lease.
+static AWAITING_LEASE: AtomicBool = AtomicBool::new(false);
+/// When the wait for the first lease ends (monotonic ns; 0: DHCP not started).
+static DHCP_DEADLINE: AtomicU64 = AtomicU64::new(0);
+/// The missing lease was reported.
+static DHCP_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Parse `IP/PREFIX[,GATEWAY]` (PREFIX defaults to `default_prefix`) for IPv4 or IPv6.
+fn parse_config<A: core::str::FromStr>(
+    v: &str,
+    max_prefix: u8,
+    default_prefix: u8,
+) -> Option<(A, u8, Option<A>)> {
     let (cidr, gw) = match v.split_once(',') {
         Some((c, g)) => (c, Some(g.parse().ok()?)),
         None => (v, None),
     };
-    let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, "24"));
-    Some((
-        ip.parse().ok()?,
-        prefix.parse().ok().filter(|p| *p <= 32)?,
-        gw,
-    ))
+    let (ip, prefix) = match cidr.split_once('/') {
+        Some((ip, p)) => (ip, p.parse().ok().filter(|p| *p <= max_prefix)?),
+        None => (cidr, default_prefix),
+    };
+    Some((ip.parse().ok()?, prefix, gw))
 }
 
+/// The IPv4 configuration.
+enum V4Config {
+    Static {
+        ip: Ipv4Addr,
+        prefix: u8,
+        gw: Option<Ipv4Addr>,
+    },
+    Dhcp,
+}
+
+/// The IPv6 configuration: address, prefix, gateway.
+type V6Config = (Ipv6Addr, u8, Option<Ipv6Addr>);
+
+/// QEMU user networking's IPv6 (slirp's default prefix `fec0::/64`, its host at `::2`).
+const SLIRP_V6: V6Config = (
+    Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0x15),
+    64,
+    Some(Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 2)),
+);
+
 /// What `init` found, started on first use (on a syscall or thread stack: the boot stack is too small
-/// for the device's queues).
+/// for the device's queues), or with DHCP at once, on a stack of its own.
 struct Pending {
     found: virtio_net::Found,
-    ip: Ipv4Addr,
-    prefix: u8,
-    gw: Option<Ipv4Addr>,
+    v4: V4Config,
+    v6: Option<V6Config>,
 }
 
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
 
 /// Find the virtio-net device and read the interface configuration (nothing happens without a device).
+/// With DHCP, the device starts now, so that the lease may be there when the program needs it.
 pub fn init(cmdline: &[u8]) {
     let cmd = kernel_core::cmdline::Cmdline::parse(cmdline);
-    let opt = cmd.value("net").unwrap_or("10.0.2.15/24,10.0.2.2");
+    let net = cmd.value("net");
+    let opt = net.unwrap_or("10.0.2.15/24,10.0.2.2");
     if opt == "none" {
         return;
     }
     let Some(found) = virtio_net::probe(&cmd.devices) else {
         return;
     };
-    let Some((ip, prefix, gw)) = parse_config(opt) else {
+    let v4 = if opt == "dhcp" {
+        V4Config::Dhcp
+    } else if let Some((ip, prefix, gw)) = parse_config(opt, 32, 24) {
+        V4Config::Static { ip, prefix, gw }
+    } else {
         crate::log(&alloc::format!(
-            "nutshell: net={opt}: expected IP/PREFIX[,GATEWAY] or none"
+            "nutshell: net={opt}: expected IP/PREFIX[,GATEWAY], dhcp or none"
         ));
         return;
     };
-    *PENDING.lock() = Some(Pending {
-        found,
-        ip,
-        prefix,
-        gw,
-    });
+    let v6 = match cmd.value("net6") {
+        Some("none") => None,
+        Some(o) => match parse_config(o, 128, 64) {
+            Some(c) => Some(c),
+            None => {
+                crate::log(&alloc::format!(
+                    "nutshell: net6={o}: expected IP6/PREFIX[,GATEWAY6] or none"
+                ));
+                return;
+            }
+        },
+        None if net.is_none() => Some(SLIRP_V6),
+        None => None,
+    };
+    let dhcp = matches!(v4, V4Config::Dhcp);
+    *PENDING.lock() = Some(Pending { found, v4, v6 });
     kernel_core::net::set_stack(Arc::new(KernelStack));
+    if dhcp {
+        AWAITING_LEASE.store(true, Ordering::Relaxed);
+        kernel_core::vfs::set_nameservers(&[]);
+        on_own_stack(start_now);
+    }
+}
+
+/// Start the device and the interface, and send what is due (the first DHCP discovery).
+extern "C" fn start_now() {
+    let mut g = STACK.lock();
+    ensure_up(&mut g);
+    if let Some(s) = g.as_mut() {
+        s.poll();
+    }
+}
+
+/// Run `f` on a stack of its own, on the heap (the boot stack is too small to start the device).
+fn on_own_stack(f: extern "C" fn()) {
+    let stack = vec![0u8; 256 << 10];
+    let top = (stack.as_ptr() as usize + stack.len()) & !0xf;
+    // SAFETY: `top` is the 16-byte aligned end of a live allocation of 256 KiB that nothing else uses;
+    // r12 (callee-saved, so `f` keeps it) holds the caller's stack pointer across the call, which
+    // is restored before anything else runs. Interrupts are off in the kernel (outside `hlt`).
+    unsafe {
+        core::arch::asm!(
+            "mov r12, rsp",
+            "mov rsp, {top}",
+            "call {f}",
+            "mov rsp, r12",
+            top = in(reg) top,
+            f = in(reg) f,
+            out("r12") _,
+            clobber_abi("C"),
+        );
+    }
+    drop(stack);
 }
 
 /// Start the device and the interface if `init` found one and they are not up yet.
@@ -152,41 +250,92 @@ fn ensure_up(slot: &mut Option<Box<Inner>>) {
     };
     let irq = p.found.irq;
     let Some(dev) = virtio_net::start(p.found) else {
+        AWAITING_LEASE.store(false, Ordering::Relaxed);
         return;
     };
-    *slot = Some(bring_up(dev, p.ip, p.prefix, p.gw));
+    let msg = match &p.v4 {
+        V4Config::Static { ip, prefix, gw } => alloc::format!("{ip}/{prefix} via {gw:?}"),
+        V4Config::Dhcp => alloc::string::String::from("DHCP"),
+    };
+    *slot = Some(bring_up(dev, p.v4, p.v6));
     virtio_net::route_irq(irq);
     crate::log_at(
         crate::LOG_DEBUG,
-        &alloc::format!(
-            "nutshell: net: {}/{} via {:?}, irq {irq}",
-            p.ip,
-            p.prefix,
-            p.gw
-        ),
+        &alloc::format!("nutshell: net: {msg}, IPv6 {:?}, irq {irq}", p.v6),
     );
+}
+
+/// The EUI-64 link-local address of a MAC address.
+fn link_local(mac: [u8; 6]) -> Ipv6Addr {
+    let mut a = [0u8; 16];
+    a[0] = 0xfe;
+    a[1] = 0x80;
+    a[8..11].copy_from_slice(&[mac[0] ^ 2, mac[1], mac[2]]);
+    a[11] = 0xff;
+    a[12] = 0xfe;
+    a[13..].copy_from_slice(&mac[3..]);
+    Ipv6Addr::from(a)
 }
 
 /// The interface and its sockets, on the heap.
 #[inline(never)]
-fn bring_up(mut dev: Box<NetDevice>, ip: Ipv4Addr, prefix: u8, gw: Option<Ipv4Addr>) -> Box<Inner> {
-    let mut config = Config::new(EthernetAddress(dev.mac()).into());
+fn bring_up(mut dev: Box<NetDevice>, v4: V4Config, v6: Option<V6Config>) -> Box<Inner> {
+    let mac = dev.mac();
+    let mut config = Config::new(EthernetAddress(mac).into());
     config.random_seed = crate::platform::random_u64();
     let mut iface = Box::new(Interface::new(config, &mut *dev, now()));
     iface.update_ip_addrs(|a| {
-        let _ = a.push(IpCidr::new(IpAddress::Ipv4(ip), prefix));
+        if let V4Config::Static { ip, prefix, .. } = v4 {
+            let _ = a.push(IpCidr::new(IpAddress::Ipv4(ip), prefix));
+        }
+        if let Some((ip, prefix, _)) = v6 {
+            let _ = a.push(IpCidr::new(IpAddress::Ipv6(ip), prefix));
+            let _ = a.push(IpCidr::new(IpAddress::Ipv6(link_local(mac)), 64));
+        }
     });
-    if let Some(gw) = gw {
+    if let V4Config::Static { gw: Some(gw), .. } = v4 {
         let _ = iface.routes_mut().add_default_ipv4_route(gw);
     }
+    if let Some((_, _, Some(gw))) = v6 {
+        let _ = iface.routes_mut().add_default_ipv6_route(gw);
+    }
+    let mut sockets = SocketSet::new(vec![]);
+    let dhcp = matches!(v4, V4Config::Dhcp).then(|| {
+        let mut d = dhcpv4::Socket::new();
+        let mut retry = d.get_retry_config();
+        retry.discover_timeout = DHCP_DISCOVER_RETRY;
+        d.set_retry_config(retry);
+        DHCP_DEADLINE.store(now_ns() + DHCP_WAIT_NS, Ordering::Relaxed);
+        sockets.add(d)
+    });
     dev.enable_interrupts();
     Box::new(Inner {
         iface,
         dev,
-        sockets: SocketSet::new(vec![]),
+        sockets,
         entries: Vec::new(),
         closing: Vec::new(),
+        dhcp,
     })
+}
+
+/// With DHCP, until the first lease (or `DHCP_DEADLINE`): run the stack, idle until the next interrupt or
+/// a few ms. Socket operations that need an address of the interface call this first.
+fn wait_for_lease() {
+    while AWAITING_LEASE.load(Ordering::Relaxed) {
+        {
+            let mut g = STACK.lock();
+            ensure_up(&mut g);
+            let Some(s) = g.as_mut() else { return };
+            s.poll();
+        }
+        let deadline = DHCP_DEADLINE.load(Ordering::Relaxed);
+        let t = now_ns();
+        if !AWAITING_LEASE.load(Ordering::Relaxed) || t >= deadline {
+            return;
+        }
+        crate::platform::idle_for((deadline - t).min(5_000_000));
+    }
 }
 
 /// Run the stack: receive, send, timers. Returns whether some socket changed.
@@ -229,6 +378,9 @@ impl Inner {
                 }
             }
         }
+        if self.dhcp_update() {
+            changed = true;
+        }
         if self.iface.poll_egress(t, &mut *self.dev, &mut self.sockets)
             == PollResult::SocketStateChanged
         {
@@ -241,6 +393,85 @@ impl Inner {
             EVENTS.fetch_add(1, Ordering::Relaxed);
         }
         changed
+    }
+
+    /// Apply what the DHCP client learned. Returns whether the configuration changed.
+    fn dhcp_update(&mut self) -> bool {
+        let Some(h) = self.dhcp else { return false };
+        let event = self.sockets.get_mut::<dhcpv4::Socket>(h).poll();
+        let Some(event) = event else {
+            let deadline = DHCP_DEADLINE.load(Ordering::Relaxed);
+            if AWAITING_LEASE.load(Ordering::Relaxed)
+                && now_ns() >= deadline
+                && !DHCP_WARNED.swap(true, Ordering::Relaxed)
+            {
+                crate::log(&alloc::format!(
+                    "nutshell: net: no DHCP lease after {}s",
+                    DHCP_WAIT_NS / 1_000_000_000
+                ));
+            }
+            return false;
+        };
+        let (cidr, router, dns) = match event {
+            dhcpv4::Event::Configured(c) => (Some(c.address), c.router, c.dns_servers),
+            dhcpv4::Event::Deconfigured => (None, None, Default::default()),
+        };
+        self.set_ipv4(cidr, router);
+        if let Some(cidr) = cidr {
+            let dns: Vec<IpAddr> = dns.iter().map(|a| IpAddr::V4(*a)).collect();
+            kernel_core::vfs::set_nameservers(&dns);
+            AWAITING_LEASE.store(false, Ordering::Relaxed);
+            crate::log_at(
+                crate::LOG_DEBUG,
+                &alloc::format!("nutshell: net: DHCP lease {cidr} via {router:?}, DNS {dns:?}"),
+            );
+        } else {
+            crate::log_at(crate::LOG_DEBUG, "nutshell: net: DHCP lease lost");
+        }
+        true
+    }
+
+    /// Replace the IPv4 address and default route.
+    fn set_ipv4(&mut self, cidr: Option<Ipv4Cidr>, router: Option<Ipv4Addr>) {
+        self.iface.update_ip_addrs(|a| {
+            a.retain(|c| !matches!(c, IpCidr::Ipv4(_)));
+            if let Some(c) = cidr {
+                let _ = a.insert(0, IpCidr::Ipv4(c));
+            }
+        });
+        let routes = self.iface.routes_mut();
+        routes.remove_default_ipv4_route();
+        if let Some(r) = router {
+            let _ = routes.add_default_ipv4_route(r);
+        }
+    }
+
+    /// The source address for `dst`, if the interface has one and a route there.
+    fn source_for(&self, dst: IpAddr) -> Option<IpAddr> {
+        let on_link = self
+            .iface
+            .ip_addrs()
+            .iter()
+            .any(|c| c.contains_addr(&dst.into()));
+        match dst {
+            IpAddr::V4(d) => {
+                let routed = on_link
+                    || d.is_broadcast()
+                    || d.is_multicast()
+                    || self.iface.routes().get_default_ipv4_route().is_some();
+                let src = self.iface.get_source_address_ipv4(&d)?;
+                routed.then_some(IpAddr::V4(src))
+            }
+            IpAddr::V6(d) => {
+                let routed = on_link
+                    || d.is_multicast()
+                    || d.is_unicast_link_local()
+                    || self.iface.routes().get_default_ipv6_route().is_some();
+                self.iface.ipv6_addr()?;
+                let src = self.iface.get_source_address_ipv6(&d);
+                (routed && !src.is_loopback()).then_some(IpAddr::V6(src))
+            }
+        }
     }
 
     /// Refill listener pools, drop finished connections. Returns whether anything moved.
@@ -368,10 +599,14 @@ fn with<R>(f: impl FnOnce(&mut Inner) -> R) -> R {
 
 impl NetStack for KernelStack {
     fn is_local_addr(&self, ip: IpAddr) -> bool {
+        if ip.is_ipv4() {
+            wait_for_lease();
+        }
         with(|s| s.iface.has_ip_addr(ip))
     }
 
     fn addrs(&self) -> Vec<IpAddr> {
+        wait_for_lease();
         with(|s| {
             s.iface
                 .ip_addrs()
@@ -382,10 +617,10 @@ impl NetStack for KernelStack {
     }
 
     fn source_for(&self, dst: IpAddr) -> Result<IpAddr, Errno> {
-        with(|s| match dst {
-            IpAddr::V4(_) => s.iface.ipv4_addr().map(IpAddr::V4).ok_or(ENETUNREACH),
-            IpAddr::V6(_) => Err(ENETUNREACH),
-        })
+        if dst.is_ipv4() {
+            wait_for_lease();
+        }
+        with(|s| s.source_for(dst).ok_or(ENETUNREACH))
     }
 
     fn tcp_listen(&self, local: SocketAddr, backlog: usize) -> Result<Handle, Errno> {

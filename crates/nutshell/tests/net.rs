@@ -325,3 +325,111 @@ fn many_sequential_connections_through_hostfwd() {
 fn concurrent_connections_through_hostfwd() {
     connections_through_hostfwd(10, 40);
 }
+
+// ---------------------------------------------------------------------------
+// Interface configuration: `net=dhcp` (smoltcp's DHCPv4 client against slirp's server) and IPv6 on
+// slirp's default prefix fec0::/64 (the host, fec0::2, is the host's ::1). netcfg.c connects to an echo
+// server of the test and prints the reply, its local address and /etc/resolv.conf.
+// ---------------------------------------------------------------------------
+
+/// An echo server (`serve`) for one connection on `ip`, port chosen by the system; None if the host
+/// cannot listen there (no IPv6 loopback). The thread returns whether a connection came.
+fn echo_server(ip: &str) -> Option<(u16, thread::JoinHandle<bool>)> {
+    let listener = TcpListener::bind((ip, 0)).ok()?;
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < LIMIT {
+            match listener.accept() {
+                Ok((c, _)) => {
+                    c.set_nonblocking(false).ok();
+                    serve(c);
+                    return true;
+                }
+                Err(_) => thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        false
+    });
+    Some((port, server))
+}
+
+/// netcfg.c with kernel options `opts`, to the host server at `target` (as the guest names it) on
+/// the host's `host_ip`, over `netdev`.
+fn netcfg(opts: &str, netdev: &str, host_ip: &str, target: &str) -> Option<Outcome> {
+    let prog = guest_net("netcfg");
+    let (port, server) = echo_server(host_ip)?;
+    let append = format!("{opts} -- /netcfg {target} {port}");
+    let out = run_with_timeout(qemu_net(&prog, &append, Some(netdev)), None, LIMIT);
+    assert!(
+        server.join().expect("server thread"),
+        "no connection\n{out}"
+    );
+    Some(out)
+}
+
+#[test]
+fn dhcp_configures_address_route_and_dns() {
+    let out = netcfg("net=dhcp", "user,id=n0", "127.0.0.1", "10.0.2.2").expect("127.0.0.1");
+    out.expect_stdout(
+        "reply: echo netcfg\n\
+         local address: 10.0.2.15\n\
+         resolv.conf: nameserver 10.0.2.3\n",
+    );
+    out.expect_code(qemu_status(0));
+}
+
+/// The address and DNS server come from the lease, not from the defaults.
+#[test]
+fn dhcp_uses_what_the_server_offers() {
+    let out = netcfg(
+        "net=dhcp",
+        "user,id=n0,dhcpstart=10.0.2.40,dns=10.0.2.53",
+        "127.0.0.1",
+        "10.0.2.2",
+    )
+    .expect("127.0.0.1");
+    out.expect_stdout(
+        "reply: echo netcfg\n\
+         local address: 10.0.2.40\n\
+         resolv.conf: nameserver 10.0.2.53\n",
+    );
+    out.expect_code(qemu_status(0));
+}
+
+/// No DHCP server (frames go to a UDP port of the host's loopback that nobody reads): a connect waits
+/// about 5 s for the lease, then fails with ENETUNREACH; the kernel says why, once.
+#[test]
+fn dhcp_without_a_server_gives_up_after_a_few_seconds() {
+    let prog = guest_net("netcfg");
+    let (a, b) = (free_port(), free_port());
+    let netdev = format!("socket,id=n0,udp=127.0.0.1:{a},localaddr=127.0.0.1:{b}");
+    let start = Instant::now();
+    let out = run_with_timeout(
+        qemu_net(&prog, "net=dhcp -- /netcfg 10.0.2.2 9", Some(&netdev)),
+        None,
+        LIMIT,
+    );
+    let took = start.elapsed();
+    out.expect_stdout(
+        "nutshell: net: no DHCP lease after 5s\n\
+         connect: Network is unreachable\n",
+    );
+    out.expect_code(qemu_status(1));
+    assert!(took >= Duration::from_secs(5), "gave up after {took:?}");
+}
+
+#[test]
+fn ipv6_client_reaches_the_host_through_slirp() {
+    let Some(out) = netcfg("", "user,id=n0", "::1", "fec0::2") else {
+        eprintln!("skipped: this host has no IPv6 loopback");
+        return;
+    };
+    out.expect_stdout(
+        "reply: echo netcfg\n\
+         local address: fec0::15\n\
+         resolv.conf: nameserver 10.0.2.3\n",
+    );
+    out.expect_code(qemu_status(0));
+}

@@ -430,7 +430,7 @@ impl Fs {
                 }));
             }
         }
-        let defaults: [(&[u8], &[u8]); 6] = [
+        let defaults: [(&[u8], &[u8]); 5] = [
             (
                 b"/etc/passwd",
                 b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
@@ -446,13 +446,110 @@ impl Fs {
                 b"passwd:\tfiles\ngroup:\tfiles\nshadow:\tfiles\nhosts:\tfiles dns\nnetworks:\tfiles\n\
                   protocols:\tfiles\nservices:\tfiles\nethers:\tfiles\nrpc:\tfiles\n",
             ),
-            (b"/etc/resolv.conf", b"nameserver 10.0.2.3\n"),
         ];
         for (path, data) in defaults {
             if let Err(Errno::ENOENT) = self.resolve(&Env::none(), &self.root, path, true) {
                 note(self.insert_static(path, 0o100644, data));
             }
         }
+        let resolv: &[u8] = b"/etc/resolv.conf";
+        if let Err(Errno::ENOENT) = self.resolve(&Env::none(), &self.root, resolv, true) {
+            let mut rc = RESOLV_CONF.lock();
+            let text = rc.text.clone().unwrap_or_else(|| QEMU_RESOLV_CONF.to_vec());
+            note(
+                self.insert(resolv, 0o100644, &text)
+                    .and_then(|()| self.resolve(&Env::none(), &self.root, resolv, true))
+                    .map(|p| rc.files.push(Arc::downgrade(&p.inode))),
+            );
+        }
         first_error
+    }
+}
+
+/// The default `/etc/resolv.conf` (made for a root filesystem without one): its text (`None`: QEMU user
+/// networking's DNS server) and the files made from it, which follow changes.
+struct ResolvConf {
+    text: Option<Vec<u8>>,
+    files: Vec<alloc::sync::Weak<dyn Inode>>,
+}
+
+static RESOLV_CONF: spin::Mutex<ResolvConf> = spin::Mutex::new(ResolvConf {
+    text: None,
+    files: Vec::new(),
+});
+
+const QEMU_RESOLV_CONF: &[u8] = b"nameserver 10.0.2.3\n";
+
+/// Set the DNS servers of the default `/etc/resolv.conf` from the network configuration (an empty list:
+/// none known). Files already made get the new text too (as a DHCP client rewrites the file).
+pub fn set_nameservers(servers: &[core::net::IpAddr]) {
+    let text: Vec<u8> = if servers.is_empty() {
+        b"# no DNS server known\n".to_vec()
+    } else {
+        servers
+            .iter()
+            .flat_map(|s| alloc::format!("nameserver {s}\n").into_bytes())
+            .collect()
+    };
+    let mut rc = RESOLV_CONF.lock();
+    rc.files.retain(|f| f.strong_count() > 0);
+    for f in rc.files.iter().filter_map(alloc::sync::Weak::upgrade) {
+        let _ = f.setattr(&SetAttr {
+            size: Some(0),
+            ..SetAttr::default()
+        });
+        let _ = f.write_at(0, &text);
+    }
+    rc.text = Some(text);
+}
+
+#[cfg(test)]
+mod resolv_conf_tests {
+    use super::*;
+
+    fn read(fs: &Fs) -> Vec<u8> {
+        fs.read_file(b"/etc/resolv.conf")
+            .expect("resolv.conf")
+            .into_owned()
+    }
+
+    /// One test for all of it: the text is global.
+    #[test]
+    fn default_resolv_conf_follows_the_network_configuration() {
+        let mut fs = Fs::new();
+        fs.mount_standard(proc::SystemInfo::default())
+            .expect("mount");
+        assert_eq!(read(&fs), b"nameserver 10.0.2.3\n");
+        // A root filesystem's own file is left alone.
+        let mut own = Fs::new();
+        own.insert(b"/etc/resolv.conf", 0o100644, b"nameserver 192.0.2.1\n")
+            .expect("insert");
+        own.mount_standard(proc::SystemInfo::default())
+            .expect("mount");
+
+        set_nameservers(&[]);
+        assert_eq!(read(&fs), b"# no DNS server known\n");
+        let servers = [
+            core::net::IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 2, 3)),
+            "fec0::3".parse().expect("ipv6"),
+        ];
+        set_nameservers(&servers);
+        assert_eq!(read(&fs), b"nameserver 10.0.2.3\nnameserver fec0::3\n");
+        assert_eq!(read(&own), b"nameserver 192.0.2.1\n");
+        // A filesystem set up later starts with the current text.
+        set_nameservers(&servers[..1]);
+        let mut later = Fs::new();
+        later
+            .mount_standard(proc::SystemInfo::default())
+            .expect("mount");
+        assert_eq!(read(&later), b"nameserver 10.0.2.3\n");
+        assert_eq!(read(&fs), b"nameserver 10.0.2.3\n");
+        let st = fs
+            .resolve(&Env::none(), &fs.root, b"/etc/resolv.conf", true)
+            .expect("resolve")
+            .inode
+            .stat()
+            .expect("stat");
+        assert_eq!((st.size, st.mode), (20, 0o100644));
     }
 }
