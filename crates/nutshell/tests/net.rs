@@ -63,30 +63,44 @@ fn guest_net(name: &str) -> PathBuf {
     out
 }
 
+/// The QEMU machine a test boots.
+#[derive(Clone, Copy, Debug)]
+enum Machine {
+    /// microvm with acpi=off: the virtio-mmio devices are announced on the command line.
+    Microvm,
+    /// pc (i440FX, SeaBIOS): virtio-net-pci.
+    Pc,
+}
+
 /// QEMU on microvm (acpi=off: the virtio-mmio devices are announced on the command line) with the
 /// program as a raw ELF initrd, and optionally a user-mode network device.
 fn qemu_net(program: &Path, append: &str, netdev: Option<&str>) -> Command {
+    qemu_net_on(Machine::Microvm, program, append, netdev)
+}
+
+/// `qemu_net` on the given machine.
+fn qemu_net_on(machine: Machine, program: &Path, append: &str, netdev: Option<&str>) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args([
-        "-M",
-        "microvm,acpi=off",
-        "-accel",
-        "tcg",
-        "-cpu",
-        "max",
-        "-m",
-        "256M",
-    ])
-    .args([
-        "-nodefaults",
-        "-no-reboot",
-        "-nographic",
-        "-serial",
-        "stdio",
-    ])
-    .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    match machine {
+        Machine::Microvm => cmd.args(["-M", "microvm,acpi=off"]),
+        // sercon-port=0 keeps SeaBIOS off the serial port (the program's output only).
+        Machine::Pc => cmd.args(["-M", "pc", "-fw_cfg", "name=etc/sercon-port,string=0"]),
+    };
+    cmd.args(["-accel", "tcg", "-cpu", "max", "-m", "256M"])
+        .args([
+            "-nodefaults",
+            "-no-reboot",
+            "-nographic",
+            "-serial",
+            "stdio",
+        ])
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     if let Some(n) = netdev {
-        cmd.args(["-netdev", n, "-device", "virtio-net-device,netdev=n0"]);
+        let device = match machine {
+            Machine::Microvm => "virtio-net-device,netdev=n0",
+            Machine::Pc => "virtio-net-pci,netdev=n0",
+        };
+        cmd.args(["-netdev", n, "-device", device]);
     }
     cmd.arg("-kernel")
         .arg(kernel_image())
@@ -324,6 +338,101 @@ fn many_sequential_connections_through_hostfwd() {
 #[ignore]
 fn concurrent_connections_through_hostfwd() {
     connections_through_hostfwd(10, 40);
+}
+
+// ---------------------------------------------------------------------------
+// The same checks on `-M pc`, where the device is virtio-net-pci (PCI transport, INTx through the
+// I/O APIC, level-triggered).
+// ---------------------------------------------------------------------------
+
+/// client.c against `serve` on the host: echo, a 1 MiB upload and download, connect errors.
+fn client_on(machine: Machine) {
+    let prog = guest_net("client");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let closed = free_port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = thread::spawn(move || {
+        let start = Instant::now();
+        let mut workers = Vec::new();
+        while workers.len() < 2 && start.elapsed() < LIMIT {
+            match listener.accept() {
+                Ok((c, _)) => {
+                    c.set_nonblocking(false).ok();
+                    workers.push(thread::spawn(move || serve(c)));
+                }
+                Err(_) => thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        let served = workers.len();
+        for w in workers {
+            let _ = w.join();
+        }
+        served
+    });
+    let append = format!("-- /client 10.0.2.2 {port} {closed}");
+    let cmd = qemu_net_on(machine, &prog, &append, Some("user,id=n0"));
+    let out = run_with_timeout(cmd, None, LIMIT);
+    out.expect_stdout(
+        "connected: peer port ok, local port nonzero 1\n\
+         reply: echo hello\n\
+         upload hash matches\n\
+         download 1048576 bytes\n\
+         nonblocking connect: Operation now in progress\n\
+         poll 1 revents POLLOUT 1 SO_ERROR 0\n\
+         closed port: -1 Connection refused\n\
+         closed port, non-blocking: SO_ERROR Connection refused\n",
+    );
+    out.expect_code(qemu_status(0));
+    assert_eq!(server.join().expect("server thread"), 2);
+}
+
+/// server.c reached through hostfwd: a few lines, then `bulk` bytes from the guest checked byte by
+/// byte.
+fn server_on(machine: Machine, bulk: usize) {
+    let prog = guest_net("server");
+    let port = free_port();
+    let netdev = format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:8080");
+    let cmd = qemu_net_on(machine, &prog, "-- /server 8080 3", Some(&netdev));
+    let vm = thread::spawn(move || run_with_timeout(cmd, None, LIMIT));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut c, mut r) = connect_when_up(port, deadline);
+    for word in ["hello", "pci"] {
+        c.write_all(format!("up {word}\n").as_bytes())
+            .expect("send");
+        let mut line = String::new();
+        r.read_line(&mut line).expect("reply");
+        assert_eq!(line, format!("{}\n", word.to_uppercase()));
+    }
+    drop(r);
+    drop(c);
+    let (mut c, mut r) = connect_when_up(port, deadline);
+    c.write_all(format!("big {bulk}\n").as_bytes())
+        .expect("send");
+    let mut data = Vec::new();
+    r.read_to_end(&mut data).expect("download");
+    assert_eq!(data.len(), bulk);
+    assert!(
+        data.iter().enumerate().all(|(i, b)| *b == (i * 7) as u8),
+        "corrupted download"
+    );
+    drop(c);
+    drop(connect_when_up(port, deadline));
+    let out = vm.join().expect("vm thread");
+    out.expect_stdout(&format!(
+        "listening\nserved 3 connections, 6 lines, {bulk} bulk bytes\n"
+    ));
+    out.expect_code(qemu_status(0));
+}
+
+#[test]
+fn pc_guest_client_reaches_a_host_server() {
+    client_on(Machine::Pc);
+}
+
+#[test]
+fn pc_host_reaches_a_guest_server_through_hostfwd() {
+    server_on(Machine::Pc, 4 << 20);
 }
 
 // ---------------------------------------------------------------------------

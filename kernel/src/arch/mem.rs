@@ -423,6 +423,49 @@ impl PageTable for X86PageTable {
     }
 }
 
+const PWT: u64 = 1 << 3;
+const PCD: u64 = 1 << 4;
+const HUGE_PAGE: u64 = 2 << 20;
+/// The physical map reaches this far with the PDPT the boot code set up (one PML4 entry).
+const MMIO_REACH: u64 = 512 << 30;
+
+/// Make device registers `[pa, pa + len)` reachable through `phys_to_virt`, uncached: the 2 MiB pages
+/// of the physical map holding them become uncached (the boot map covers the first 4 GiB with
+/// write-back pages), and pages above 4 GiB (up to 512 GiB) are added. The physical map's page tables
+/// are shared by every address space, so this holds everywhere. Returns false when out of reach.
+pub fn map_mmio(pa: u64, len: u64) -> bool {
+    let Some(end) = pa.checked_add(len.max(1)) else {
+        return false;
+    };
+    if end > MMIO_REACH {
+        return false;
+    }
+    let pml4 = super::cpu::cr3() & ADDR;
+    let e = read_entry(pml4, index(PHYS_OFFSET, 3));
+    if e & P == 0 || e & PS != 0 {
+        return false;
+    }
+    let pdpt = e & ADDR;
+    let mut a = pa & !(HUGE_PAGE - 1);
+    while a < end {
+        let i = index(a, 2);
+        let mut pe = read_entry(pdpt, i);
+        if pe & P == 0 {
+            let Some(pd) = alloc_zeroed_frame() else {
+                return false;
+            };
+            pe = pd | P | W;
+            write_entry(pdpt, i, pe);
+        } else if pe & PS != 0 {
+            return false;
+        }
+        write_entry(pe & ADDR, index(a, 1), a | P | W | PS | PCD | PWT | NX);
+        super::cpu::invlpg(PHYS_OFFSET + a);
+        a += HUGE_PAGE;
+    }
+    true
+}
+
 /// Drop the identity mapping of low memory the boot code needed: from now on only the program may use
 /// the lower half.
 pub fn drop_identity_map() {

@@ -6,6 +6,7 @@ mod boot;
 pub mod cpu;
 pub mod gdt;
 pub mod mem;
+pub mod pci;
 pub mod pvh;
 pub mod serial;
 pub mod setup;

@@ -49,6 +49,7 @@ unsafe impl Hal for KernelHal {
         0
     }
 
+    // PCI BARs: `pci::find_virtio` maps them (uncached) before it builds a transport.
     unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
         NonNull::new(phys_to_virt(paddr)).expect("the physical map is never null")
     }

@@ -1,16 +1,17 @@
-//! virtio-net on virtio-mmio (QEMU's microvm): finding the device among the `virtio_mmio.device=` slots,
-//! its interrupt line through the I/O APIC, and the frame-level device `smoltcp` drives. (`-M pc` has
-//! virtio-net-pci, which is not supported: no PCI transport here.)
+//! virtio-net on virtio-mmio (QEMU's microvm: the device among the `virtio_mmio.device=` slots, an
+//! edge-triggered interrupt) or on PCI (`-M pc`'s virtio-net-pci: its INTx line, level-triggered),
+//! its interrupt routed through the I/O APIC, and the frame-level device `smoltcp` drives.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONet;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-use virtio_drivers::transport::{DeviceType, Transport};
+use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 
 use super::mem::phys_to_virt;
 use super::virtio::KernelHal;
@@ -24,7 +25,7 @@ pub const NET_VECTOR: u8 = 0x25;
 
 /// A virtio-net device.
 pub struct NetDevice {
-    dev: VirtIONet<KernelHal, MmioTransport<'static>, QUEUE>,
+    dev: VirtIONet<KernelHal, SomeTransport<'static>, QUEUE>,
 }
 
 /// `virtio_mmio.device=512@0xfeb00e00:12` → (address, size, IRQ).
@@ -40,15 +41,38 @@ fn parse(token: &[u8]) -> Option<(u64, u64, u32)> {
     Some((addr, size, irq.parse().ok()?))
 }
 
-/// A virtio-net device found on the command line, not started yet.
+/// A virtio-net device found, not started yet.
 pub struct Found {
-    transport: MmioTransport<'static>,
+    transport: SomeTransport<'static>,
+    /// The I/O APIC input of its interrupt (`u32::MAX`: none; the stack is polled anyway).
     pub irq: u32,
-    addr: u64,
+    /// Where it is, for messages.
+    place: alloc::string::String,
 }
 
-/// The first virtio-net device among the command line's tokens, with its IRQ.
+/// I/O APIC inputs (bit n: GSI n) that carry a level-triggered interrupt: PCI INTx lines.
+static LEVEL_GSIS: AtomicU32 = AtomicU32::new(0);
+
+/// The first virtio-net device: among the command line's virtio-mmio tokens, else on PCI.
 pub fn probe(tokens: &[Vec<u8>]) -> Option<Found> {
+    probe_mmio(tokens).or_else(probe_pci)
+}
+
+fn probe_pci() -> Option<Found> {
+    let d = super::pci::find_virtio(DeviceType::Network)?;
+    let irq = d.irq.unwrap_or(u32::MAX);
+    if irq < 32 {
+        // PIIX's PCI interrupt links are level-triggered, active high (as QEMU's ACPI tables say).
+        LEVEL_GSIS.fetch_or(1 << irq, Ordering::Relaxed);
+    }
+    Some(Found {
+        transport: d.transport.into(),
+        irq,
+        place: alloc::format!("PCI {}", d.function),
+    })
+}
+
+fn probe_mmio(tokens: &[Vec<u8>]) -> Option<Found> {
     for t in tokens {
         let Some((addr, size, irq)) = parse(t) else {
             continue;
@@ -65,9 +89,9 @@ pub fn probe(tokens: &[Vec<u8>]) -> Option<Found> {
         };
         if transport.device_type() == DeviceType::Network {
             return Some(Found {
-                transport,
+                transport: transport.into(),
                 irq,
-                addr,
+                place: alloc::format!("{addr:#x}"),
             });
         }
     }
@@ -81,8 +105,8 @@ pub fn start(found: Found) -> Option<Box<NetDevice>> {
         Ok(dev) => Some(Box::new(NetDevice { dev })),
         Err(e) => {
             crate::log(&alloc::format!(
-                "nutshell: virtio-net at {:#x}: {e:?}",
-                found.addr
+                "nutshell: virtio-net at {}: {e:?}",
+                found.place
             ));
             None
         }
@@ -94,9 +118,21 @@ impl NetDevice {
         self.dev.mac_address()
     }
 
-    /// Acknowledge the device's interrupt (it lowers its line).
+    /// Acknowledge the device's interrupt (it lowers its line). A shared level-triggered line that some
+    /// other device keeps high would interrupt again after every EOI: after many interrupts in a row that
+    /// were not this device's, the line is masked and the stack lives on polling alone.
     pub fn ack_interrupt(&mut self) {
-        self.dev.ack_interrupt();
+        if !self.dev.ack_interrupt().is_empty() {
+            FOREIGN_IRQS.store(0, Ordering::Relaxed);
+        } else if FOREIGN_IRQS.fetch_add(1, Ordering::Relaxed) == FOREIGN_IRQ_LIMIT {
+            let gsi = ROUTED_GSI.load(Ordering::Relaxed);
+            if gsi < 24 {
+                ioapic_write(0x10 + 2 * gsi, u32::from(NET_VECTOR) | 1 << 16);
+                crate::log(&alloc::format!(
+                    "nutshell: virtio-net: IRQ {gsi} keeps firing for another device; polling instead"
+                ));
+            }
+        }
     }
 
     pub fn enable_interrupts(&mut self) {
@@ -105,6 +141,11 @@ impl NetDevice {
 }
 
 const IOAPIC_BASE: u64 = 0xfec0_0000;
+/// The I/O APIC input `route_irq` programmed.
+static ROUTED_GSI: AtomicU32 = AtomicU32::new(u32::MAX);
+/// Interrupts in a row that were not the device's, and how many are tolerated.
+static FOREIGN_IRQS: AtomicU32 = AtomicU32::new(0);
+const FOREIGN_IRQ_LIMIT: u32 = 100_000;
 
 fn ioapic_write(reg: u32, v: u32) {
     // SAFETY: the I/O APIC's index/data registers at IOAPIC_BASE (physical map); 32-bit accesses.
@@ -114,22 +155,29 @@ fn ioapic_write(reg: u32, v: u32) {
     }
 }
 
-/// Route I/O APIC input `gsi` to this CPU as `NET_VECTOR` (edge: the handler acknowledges the device,
-/// so its line falls and the next event is a new edge).
+/// Route I/O APIC input `gsi` to this CPU as `NET_VECTOR`, active high. virtio-mmio: edge (the handler
+/// acknowledges the device, so its line falls and the next event is a new edge). PCI INTx: level (the
+/// handler acknowledges the device before the EOI, which lowers the line; an event arriving between the
+/// acknowledgement and the EOI keeps the line high, and the I/O APIC delivers it again after the EOI).
 pub fn route_irq(gsi: u32) {
     if gsi >= 24 {
         return;
     }
+    let level = LEVEL_GSIS.load(Ordering::Relaxed) & (1 << gsi) != 0;
+    ROUTED_GSI.store(gsi, Ordering::Relaxed);
     let entry = 0x10 + 2 * gsi;
     ioapic_write(entry + 1, 0);
-    ioapic_write(entry, u32::from(NET_VECTOR));
+    ioapic_write(
+        entry,
+        u32::from(NET_VECTOR) | if level { 1 << 15 } else { 0 },
+    );
 }
 
 /// A received frame, copied out of the device's buffer (which goes straight back to the device).
 pub struct RxToken(Vec<u8>);
 
 /// Room to send one frame.
-pub struct TxToken<'a>(&'a mut VirtIONet<KernelHal, MmioTransport<'static>, QUEUE>);
+pub struct TxToken<'a>(&'a mut VirtIONet<KernelHal, SomeTransport<'static>, QUEUE>);
 
 impl phy::RxToken for RxToken {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
