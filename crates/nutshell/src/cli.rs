@@ -176,6 +176,16 @@ pub struct RunArgs {
     #[arg(long = "kernel-opt", value_name = "OPTION", hide = true)]
     pub kernel_opts: Vec<String>,
 
+    /// Extra QEMU arguments, appended (for debugging nutshell itself, e.g.
+    /// `--qemu-arg=-object --qemu-arg=filter-dump,id=d0,netdev=n0,file=net.pcap`).
+    #[arg(
+        long = "qemu-arg",
+        value_name = "ARG",
+        hide = true,
+        allow_hyphen_values = true
+    )]
+    pub qemu_args: Vec<OsString>,
+
     /// PROGRAM (a path on this host, or a name looked up in PATH) and its arguments: everything
     /// after PROGRAM goes to the program, options included.
     #[arg(

@@ -18,6 +18,7 @@ pub mod cpio;
 pub mod deps;
 pub mod gdb;
 pub mod program;
+pub mod publish;
 pub mod qemu;
 pub mod rootfs;
 pub mod run;

@@ -19,7 +19,8 @@ use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Accel, Machine, MemSize, NetMode, Proto, Publish};
+use crate::cli::{Accel, Machine, MemSize, NetMode, Proto};
+use crate::publish::Forward;
 
 /// The QEMU binary looked up in PATH.
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -88,8 +89,8 @@ pub struct VmConfig<'a> {
     pub volumes: &'a [SharedDir<'a>],
     /// `--net`.
     pub net: &'a NetMode,
-    /// `-p`: ports published on the host (user networking only).
-    pub publish: &'a [Publish],
+    /// `hostfwd=` rules of the user-mode network (from `-p`).
+    pub forwards: &'a [Forward],
 }
 
 /// One directory shared with the guest.
@@ -161,7 +162,7 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
         args.push("-device".into());
         args.push(format!("virtio-9p-device,fsdev={0},mount_tag={0}", dir.tag).into());
     }
-    if let Some(netdev) = netdev(vm.net, vm.publish) {
+    if let Some(netdev) = netdev(vm.net, vm.forwards) {
         args.push("-netdev".into());
         args.push(netdev.into());
         args.push("-device".into());
@@ -187,27 +188,27 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
     args
 }
 
-/// The `-netdev` value for `--net` and `-p` (None: no network device).
-fn netdev(net: &NetMode, publish: &[Publish]) -> Option<String> {
+/// The `-netdev` value for `--net` and its `hostfwd=` rules (None: no network device).
+fn netdev(net: &NetMode, forwards: &[Forward]) -> Option<String> {
     match net {
         NetMode::None => None,
         NetMode::Tap(ifname) => Some(format!("tap,id=n0,ifname={ifname},script=no,downscript=no")),
         NetMode::User => {
             let mut v = String::from("user,id=n0");
-            for p in publish {
-                let proto = match p.proto {
+            for f in forwards {
+                let proto = match f.proto {
                     Proto::Tcp => "tcp",
                     Proto::Udp => "udp",
                 };
-                let ip = match p.host_ip {
+                let ip = match f.host_ip {
                     None => String::new(),
                     Some(std::net::IpAddr::V4(ip)) => ip.to_string(),
                     Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
                 };
-                for i in 0..p.count {
-                    let (h, g) = (p.host_port + i, p.guest_port + i);
-                    v.push_str(&format!(",hostfwd={proto}:{ip}:{h}-:{g}"));
-                }
+                v.push_str(&format!(
+                    ",hostfwd={proto}:{ip}:{}-:{}",
+                    f.host_port, f.guest_port
+                ));
             }
             Some(v)
         }
@@ -239,7 +240,7 @@ mod tests {
             gdb_port: None,
             volumes: &[],
             net: &NetMode::None,
-            publish: &[],
+            forwards: &[],
         }
     }
 
@@ -293,15 +294,22 @@ mod tests {
 
     #[test]
     fn networks() {
-        let publish = [
-            crate::cli::parse_publish("8080:80").unwrap(),
-            crate::cli::parse_publish("127.0.0.1:5353:53/udp").unwrap(),
-            crate::cli::parse_publish("9000-9001:7000-7001").unwrap(),
+        let fwd = |proto, host_ip: Option<&str>, host_port, guest_port| Forward {
+            proto,
+            host_ip: host_ip.map(|i| i.parse().unwrap()),
+            host_port,
+            guest_port,
+        };
+        let forwards = [
+            fwd(Proto::Tcp, Some("127.0.0.1"), 40001, 80),
+            fwd(Proto::Udp, Some("127.0.0.1"), 5353, 53),
+            fwd(Proto::Udp, None, 9000, 7000),
+            fwd(Proto::Udp, Some("::1"), 9001, 7001),
         ];
         let mut vm = config(Machine::Microvm);
         let user = NetMode::User;
         vm.net = &user;
-        vm.publish = &publish;
+        vm.forwards = &forwards;
         let text: Vec<String> = args(&vm)
             .iter()
             .map(|a| a.to_string_lossy().into())
@@ -310,8 +318,8 @@ mod tests {
         assert!(text.starts_with("-M microvm,acpi=off "), "{text}");
         assert!(
             text.contains(
-                " -netdev user,id=n0,hostfwd=tcp::8080-:80,hostfwd=udp:127.0.0.1:5353-:53,\
-                 hostfwd=tcp::9000-:7000,hostfwd=tcp::9001-:7001 \
+                " -netdev user,id=n0,hostfwd=tcp:127.0.0.1:40001-:80,hostfwd=udp:127.0.0.1:5353-:53,\
+                 hostfwd=udp::9000-:7000,hostfwd=udp:[::1]:9001-:7001 \
                  -device virtio-net-device,netdev=n0 -kernel "
             ),
             "{text}"

@@ -31,12 +31,13 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::{Handle, Signals};
 
-use crate::cli::{EnvVar, LogLevel, Machine, NetMode, Proto, RunArgs, DEFAULT_GDB_PORT};
+use crate::cli::{EnvVar, LogLevel, Machine, NetMode, RunArgs, DEFAULT_GDB_PORT};
 use crate::cmdline::{push_quoted, KernelCmdline};
 use crate::console::{escape_stdin, signal_input, Decoder, Event, STDIN_EOF};
 use crate::cpio::{CpioError, CpioWriter};
 use crate::gdb::{self, GdbError};
 use crate::program::{self, describe, ProgramError};
+use crate::publish;
 use crate::qemu::{self, QemuError, SharedDir, VmConfig};
 use crate::rootfs::{self, Reporter, RootfsError};
 
@@ -276,6 +277,13 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
     };
     let volume_dirs = check_volumes(args)?;
     let net_option = check_network(args)?;
+    let mut proxies =
+        match args.net {
+            NetMode::User => Some(publish::Proxies::bind(&args.publish).map_err(|(what, e)| {
+                RunError::Network(format!("-p: {what}: {}", bind_error(&e)))
+            })?),
+            _ => None,
+        };
 
     let tmp = tempfile::Builder::new()
         .prefix("nutshell.")
@@ -443,7 +451,7 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
     };
 
     let (console, guest_end) = UnixStream::pair().map_err(RunError::Console)?;
-    let qemu_args = qemu::args(&VmConfig {
+    let mut qemu_args = qemu::args(&VmConfig {
         machine: args.machine,
         accel,
         mem: args.mem,
@@ -454,8 +462,11 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
         gdb_port,
         volumes: &volumes,
         net: &args.net,
-        publish: &args.publish,
+        forwards: proxies.as_ref().map_or(&[], |p| p.forwards()),
     });
+    // Hidden --qemu-arg options go before -kernel (QEMU takes options in any order).
+    let at = qemu_args.len() - 6;
+    qemu_args.splice(at..at, args.qemu_args.iter().cloned());
     if verbose {
         out.debug(&shell_line(&qemu_path, &qemu_args));
     }
@@ -465,6 +476,9 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
 
     let (child, qemu_output) = spawn_qemu(&qemu_path, &qemu_args, &guest_end)?;
     drop(guest_end); // QEMU has it; the socket reads EOF when QEMU exits.
+    if let Some(p) = proxies.as_mut() {
+        p.start();
+    }
     let vm = Vm::new(child);
     let (forward, forwarded) = mpsc::channel::<u8>();
     if let Some(signal) = interrupts.start(vm.clone(), forward) {
@@ -655,7 +669,6 @@ fn check_network(args: &RunArgs) -> Result<Option<String>, RunError> {
                         ));
                     }
                     seen.push(key);
-                    check_host_port(p.host_ip, p.host_port + i, p.proto)?;
                 }
             }
             Ok(args.ip.clone())
@@ -663,30 +676,16 @@ fn check_network(args: &RunArgs) -> Result<Option<String>, RunError> {
     }
 }
 
-/// Whether QEMU will be able to listen on a published host port: bind it once to find out (QEMU's
-/// own message for a port in use is a terse "could not set up host forwarding rule").
-fn check_host_port(ip: Option<std::net::IpAddr>, port: u16, proto: Proto) -> Result<(), RunError> {
-    let ip = ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let addr = std::net::SocketAddr::new(ip, port);
-    let result = match proto {
-        Proto::Tcp => std::net::TcpListener::bind(addr).map(drop),
-        Proto::Udp => std::net::UdpSocket::bind(addr).map(drop),
-    };
-    let name = match proto {
-        Proto::Tcp => "tcp",
-        Proto::Udp => "udp",
-    };
-    result.map_err(|e| {
-        let why = match e.kind() {
-            io::ErrorKind::AddrInUse => "already in use on this host".to_owned(),
-            io::ErrorKind::AddrNotAvailable => format!("{ip} is not an address of this host"),
-            io::ErrorKind::PermissionDenied => {
-                "ports below 1024 need root (or a host port of 1024 and above)".to_owned()
-            }
-            _ => describe(&e),
-        };
-        RunError::Network(format!("-p: {name} port {addr}: {why}"))
-    })
+/// Why a published port cannot be bound, in words.
+fn bind_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => "already in use on this host".to_owned(),
+        io::ErrorKind::AddrNotAvailable => "not an address of this host".to_owned(),
+        io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need root (publish on a host port of 1024 and above)".to_owned()
+        }
+        _ => describe(e),
+    }
 }
 
 /// `SIGINT` for 2, and so on.
