@@ -45,10 +45,14 @@ static EVENTS: AtomicU64 = AtomicU64::new(0);
 const TCP_BUF: usize = 64 << 10;
 const UDP_PACKETS: usize = 64;
 const UDP_BYTES: usize = 128 << 10;
+/// The largest backlog honoured (each waiting connection holds two `TCP_BUF` buffers).
+const BACKLOG_MAX: usize = 512;
 /// Listening sockets kept ready per listener.
 const POOL_MAX: usize = 32;
 /// How long a connect may wait for an answer.
 const CONNECT_TIMEOUT_NS: u64 = 75_000_000_000;
+/// How long a connection stays in TIME-WAIT.
+const TIME_WAIT_NS: u64 = 200_000_000;
 /// How long a closed connection may take to finish before it is dropped.
 const LINGER_NS: u64 = 60_000_000_000;
 
@@ -60,6 +64,10 @@ struct TcpMeta {
     saw_fin: bool,
     reset_reported: bool,
     timed_out: bool,
+    /// Bytes ever received by the program, and ever queued to send (with smoltcp's queues, the
+    /// totals received and acknowledged: the generation edge-triggered epoll compares).
+    consumed: u64,
+    queued: u64,
 }
 
 struct Listener {
@@ -70,6 +78,8 @@ struct Listener {
     size: usize,
     /// Connections that may wait for accept.
     backlog: usize,
+    /// Connections ever received.
+    arrived: u64,
 }
 
 enum Entry {
@@ -220,24 +230,8 @@ extern "C" fn start_now() {
 
 /// Run `f` on a stack of its own, on the heap (the boot stack is too small to start the device).
 fn on_own_stack(f: extern "C" fn()) {
-    let stack = vec![0u8; 256 << 10];
-    let top = (stack.as_ptr() as usize + stack.len()) & !0xf;
-    // SAFETY: `top` is the 16-byte aligned end of a live allocation of 256 KiB that nothing else uses;
-    // r12 (callee-saved, so `f` keeps it) holds the caller's stack pointer across the call, which
-    // is restored before anything else runs. Interrupts are off in the kernel (outside `hlt`).
-    unsafe {
-        core::arch::asm!(
-            "mov r12, rsp",
-            "mov rsp, {top}",
-            "call {f}",
-            "mov rsp, r12",
-            top = in(reg) top,
-            f = in(reg) f,
-            out("r12") _,
-            clobber_abi("C"),
-        );
-    }
-    drop(stack);
+    let mut stack = vec![0u8; 256 << 10];
+    crate::arch::cpu::call_on_stack(&mut stack, f);
 }
 
 /// Start the device and the interface if `init` found one and they are not up yet.
@@ -309,6 +303,9 @@ fn bring_up(mut dev: Box<NetDevice>, v4: V4Config, v6: Option<V6Config>) -> Box<
         sockets.add(d)
     });
     dev.enable_interrupts();
+    if let V4Config::Static { ip, .. } = v4 {
+        announce(&mut dev, mac, ip);
+    }
     Box::new(Inner {
         iface,
         dev,
@@ -366,6 +363,13 @@ impl Inner {
         self.iface.poll_maintenance(t);
         let mut changed = false;
         for _ in 0..256 {
+            // A listener whose backlog is full drops new SYNs, as Linux does (the client tries
+            // again later); smoltcp would answer them with a reset (connection refused).
+            let full = self.full_ports();
+            if !full.is_empty() {
+                self.dev
+                    .discard_rx(|f| syn_port(f).is_some_and(|p| full.contains(&p)));
+            }
             match self
                 .iface
                 .poll_ingress_single(t, &mut *self.dev, &mut self.sockets)
@@ -418,6 +422,8 @@ impl Inner {
         };
         self.set_ipv4(cidr, router);
         if let Some(cidr) = cidr {
+            let mac = self.dev.mac();
+            announce(&mut self.dev, mac, cidr.address());
             let dns: Vec<IpAddr> = dns.iter().map(|a| IpAddr::V4(*a)).collect();
             kernel_core::vfs::set_nameservers(&dns);
             AWAITING_LEASE.store(false, Ordering::Relaxed);
@@ -474,16 +480,40 @@ impl Inner {
         }
     }
 
+    /// The ports of listeners with no socket left in LISTEN (their backlog is full).
+    fn full_ports(&self) -> Vec<u16> {
+        let mut full: Vec<u16> = Vec::new();
+        let mut open: Vec<u16> = Vec::new();
+        for e in self.entries.iter().flatten() {
+            if let Entry::Listener(l) = e {
+                if l.pool.is_empty() {
+                    full.push(l.local.port);
+                } else {
+                    open.push(l.local.port);
+                }
+            }
+        }
+        full.retain(|p| !open.contains(p));
+        full
+    }
+
     /// Refill listener pools, drop finished connections. Returns whether anything moved.
     fn maintain(&mut self) -> bool {
         let mut moved = false;
         let t = now_ns();
         let sockets = &mut self.sockets;
-        self.closing.retain(|&(sh, deadline)| {
-            let st = sockets.get::<tcp::Socket>(sh).state();
-            let done = st == tcp::State::Closed || t >= deadline;
+        self.closing.retain_mut(|(sh, deadline)| {
+            let st = sockets.get::<tcp::Socket>(*sh).state();
+            // TIME-WAIT lasts TIME_WAIT_NS rather than smoltcp's 10 s: every socket kept costs two
+            // `TCP_BUF` buffers and a turn in every poll (a server closing 100 connections a second
+            // would hold a thousand). Long enough to acknowledge the peer's FIN; a later duplicate
+            // gets a reset, which the peer ignores.
+            if st == tcp::State::TimeWait {
+                *deadline = (*deadline).min(t + TIME_WAIT_NS);
+            }
+            let done = st == tcp::State::Closed || t >= *deadline;
             if done {
-                sockets.remove(sh);
+                sockets.remove(*sh);
             }
             !done
         });
@@ -495,6 +525,7 @@ impl Inner {
                 if sockets.get::<tcp::Socket>(sh).state() != tcp::State::Listen {
                     l.pool.swap_remove(i);
                     l.pending.push(sh);
+                    l.arrived += 1;
                     moved = true;
                 } else {
                     i += 1;
@@ -551,6 +582,58 @@ impl Inner {
         let sh = *sh;
         Some(self.sockets.get_mut::<udp::Socket>(sh))
     }
+}
+
+/// The destination port of a TCP SYN (without ACK) in an Ethernet frame.
+fn syn_port(frame: &[u8]) -> Option<u16> {
+    use smoltcp::wire::{
+        EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
+    };
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let tcp = match eth.ethertype() {
+        EthernetProtocol::Ipv4 => {
+            let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+            if ip.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            TcpPacket::new_checked(ip.payload()).ok()?
+        }
+        EthernetProtocol::Ipv6 => {
+            let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            if ip.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            TcpPacket::new_checked(ip.payload()).ok()?
+        }
+        _ => return None,
+    };
+    (tcp.syn() && !tcp.ack()).then(|| tcp.dst_port())
+}
+
+/// Announce `ip` at `mac` with a gratuitous ARP request, so that the network's gateway (QEMU's
+/// slirp) knows the guest before it has to ask: an ARP request sent before the device was started
+/// is lost, and slirp would only ask again seconds later.
+fn announce(dev: &mut NetDevice, mac: [u8; 6], ip: Ipv4Addr) {
+    use smoltcp::phy::{Device, TxToken};
+    use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol};
+    let arp = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: EthernetAddress(mac),
+        source_protocol_addr: ip,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: ip,
+    };
+    let Some(tx) = dev.transmit(now()) else {
+        return;
+    };
+    let len = EthernetFrame::<&[u8]>::buffer_len(arp.buffer_len());
+    tx.consume(len, |buf| {
+        let mut frame = EthernetFrame::new_unchecked(buf);
+        frame.set_dst_addr(EthernetAddress::BROADCAST);
+        frame.set_src_addr(EthernetAddress(mac));
+        frame.set_ethertype(EthernetProtocol::Arp);
+        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+    });
 }
 
 fn new_tcp() -> tcp::Socket<'static> {
@@ -632,7 +715,8 @@ impl NetStack for KernelStack {
                 pool: Vec::new(),
                 pending: Vec::new(),
                 size,
-                backlog: backlog.clamp(64, 128),
+                backlog: backlog.clamp(64, BACKLOG_MAX),
+                arrived: 0,
             }));
             s.maintain();
             Ok(h)
@@ -664,6 +748,8 @@ impl NetStack for KernelStack {
                 saw_fin: false,
                 reset_reported: false,
                 timed_out: false,
+                consumed: 0,
+                queued: 0,
             };
             observe(&mut m, sock);
             let h = s.add(Entry::Tcp(m));
@@ -703,6 +789,8 @@ impl NetStack for KernelStack {
                 saw_fin: false,
                 reset_reported: false,
                 timed_out: false,
+                consumed: 0,
+                queued: 0,
             }));
             s.poll();
             Ok(h)
@@ -759,6 +847,25 @@ impl NetStack for KernelStack {
         })
     }
 
+    fn generation(&self, h: Handle) -> u64 {
+        with(|s| match s.entries.get(h as usize) {
+            Some(Some(Entry::Listener(l))) => l.arrived,
+            Some(Some(Entry::Tcp(m))) => {
+                let sock = s.sockets.get::<tcp::Socket>(m.sh);
+                let received = m.consumed + sock.recv_queue() as u64;
+                let acked = m.queued - sock.send_queue() as u64;
+                let state = match sock.state() {
+                    tcp::State::SynSent | tcp::State::SynReceived => 0,
+                    tcp::State::Closed => 3,
+                    _ if !sock.may_recv() => 2,
+                    _ => 1,
+                };
+                received + acked + state
+            }
+            _ => 0,
+        })
+    }
+
     fn tcp_send(&self, h: Handle, data: &[u8]) -> Result<usize, Errno> {
         // Try, flush, and try again if the flush made room: EAGAIN must reflect the state after the
         // last poll, or a waiter could miss the change that made room.
@@ -779,7 +886,10 @@ impl NetStack for KernelStack {
                 }
                 let r = match sock.send_slice(data) {
                     Ok(0) => Err(EAGAIN),
-                    Ok(n) => Ok(n),
+                    Ok(n) => {
+                        m.queued += n as u64;
+                        Ok(n)
+                    }
                     Err(_) => Err(EPIPE),
                 };
                 s.poll();
@@ -803,6 +913,9 @@ impl NetStack for KernelStack {
                 } else {
                     sock.recv_slice(buf)
                 };
+                if let (Ok(n), false) = (n, peek) {
+                    m.consumed += n as u64;
+                }
                 return n.map_err(|_| EAGAIN);
             }
             if sock.may_recv() {

@@ -123,3 +123,25 @@ pub fn halt_forever() -> ! {
         unsafe { asm!("cli", "hlt", options(nomem, nostack)) }
     }
 }
+
+/// Call `f` with the stack pointer at the (16-byte aligned) end of `stack`, and return on the caller's
+/// stack. For work that needs more stack than the boot stack has.
+pub fn call_on_stack(stack: &mut [u8], f: extern "C" fn()) {
+    let top = (stack.as_mut_ptr() as usize + stack.len()) & !0xf;
+    // SAFETY: `top` is the aligned end of a live, exclusively borrowed buffer that outlives the call;
+    // r12 (callee-saved, so `f` keeps it) holds the caller's stack pointer across the call, and it is
+    // restored before anything else runs. Interrupts are off in the kernel (outside `hlt`), so nothing
+    // else runs on the borrowed stack.
+    unsafe {
+        core::arch::asm!(
+            "mov r12, rsp",
+            "mov rsp, {top}",
+            "call {f}",
+            "mov rsp, r12",
+            top = in(reg) top,
+            f = in(reg) f,
+            out("r12") _,
+            clobber_abi("C"),
+        );
+    }
+}

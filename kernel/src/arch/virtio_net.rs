@@ -26,6 +26,8 @@ pub const NET_VECTOR: u8 = 0x25;
 /// A virtio-net device.
 pub struct NetDevice {
     dev: VirtIONet<KernelHal, SomeTransport<'static>, QUEUE>,
+    /// A received frame that `discard_rx` looked at and kept, handed out first by `receive`.
+    stash: Option<Vec<u8>>,
 }
 
 /// `virtio_mmio.device=512@0xfeb00e00:12` → (address, size, IRQ).
@@ -102,7 +104,7 @@ fn probe_mmio(tokens: &[Vec<u8>]) -> Option<Found> {
 #[inline(never)]
 pub fn start(found: Found) -> Option<Box<NetDevice>> {
     match VirtIONet::<KernelHal, _, QUEUE>::new(found.transport, RX_BUF) {
-        Ok(dev) => Some(Box::new(NetDevice { dev })),
+        Ok(dev) => Some(Box::new(NetDevice { dev, stash: None })),
         Err(e) => {
             crate::log(&alloc::format!(
                 "nutshell: virtio-net at {}: {e:?}",
@@ -137,6 +139,30 @@ impl NetDevice {
 
     pub fn enable_interrupts(&mut self) {
         self.dev.enable_interrupts();
+    }
+
+    /// The next received frame, copied out (its buffer goes straight back to the device).
+    fn next_frame(&mut self) -> Option<Vec<u8>> {
+        if !self.dev.can_recv() {
+            return None;
+        }
+        let buf = self.dev.receive().ok()?;
+        let frame = buf.packet().to_vec();
+        let _ = self.dev.recycle_rx_buffer(buf);
+        Some(frame)
+    }
+
+    /// Drop received frames while `unwanted` says so; the first wanted one is kept for `receive`.
+    pub fn discard_rx(&mut self, unwanted: impl Fn(&[u8]) -> bool) {
+        loop {
+            let Some(frame) = self.stash.take().or_else(|| self.next_frame()) else {
+                return;
+            };
+            if !unwanted(&frame) {
+                self.stash = Some(frame);
+                return;
+            }
+        }
     }
 }
 
@@ -204,12 +230,10 @@ impl Device for NetDevice {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _t: Instant) -> Option<(RxToken, TxToken<'_>)> {
-        if !self.dev.can_recv() {
-            return None;
-        }
-        let buf = self.dev.receive().ok()?;
-        let frame = buf.packet().to_vec();
-        let _ = self.dev.recycle_rx_buffer(buf);
+        let frame = match self.stash.take() {
+            Some(f) => f,
+            None => self.next_frame()?,
+        };
         Some((RxToken(frame), TxToken(&mut self.dev)))
     }
 

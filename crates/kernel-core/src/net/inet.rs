@@ -479,7 +479,7 @@ impl InetSocket {
                 return Err(ECONNREFUSED);
             };
             let (mine, theirs) = StreamEnd::pair(LOOP_CAP, true);
-            l.backlog.lock().queue.push_back(LocalPending {
+            l.backlog.lock().push(LocalPending {
                 end: theirs,
                 local: dst,
                 peer: src,
@@ -869,6 +869,18 @@ impl Socket for InetSocket {
         match st.remote {
             Some(r) if connected => Ok(self.report(&r)),
             _ => Err(ENOTCONN),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        let st = self.st.lock();
+        match &st.tcp {
+            Tcp::Local(end) => end.generation(),
+            Tcp::Remote(e) => e.stack.generation(e.h),
+            Tcp::Listening { local, ext } => {
+                local.backlog.lock().arrived + ext.as_ref().map_or(0, |e| e.stack.generation(e.h))
+            }
+            _ => 0,
         }
     }
 

@@ -20,6 +20,9 @@ struct Chan {
     gone: bool,
     /// The writing side closed with unread data (TCP sends a reset): the reader gets ECONNRESET.
     reset: bool,
+    /// Counts every change a waiter may care about (data queued, room made, end of file): the
+    /// generation edge-triggered epoll compares.
+    events: u64,
 }
 
 impl Chan {
@@ -30,6 +33,7 @@ impl Chan {
             eof: false,
             gone: false,
             reset: false,
+            events: 0,
         }
     }
 }
@@ -92,6 +96,7 @@ impl StreamEnd {
         }
         let n = room.min(data.len());
         ch.buf.extend(&data[..n]);
+        ch.events += 1;
         Ok(n)
     }
 
@@ -120,6 +125,7 @@ impl StreamEnd {
         }
         if !peek {
             ch.buf.drain(..n);
+            ch.events += 1;
         }
         Ok(n)
     }
@@ -184,6 +190,14 @@ impl StreamEnd {
         }
     }
 
+    /// Moves whenever data arrives for this end, room opens in what it writes, or either direction
+    /// ends (edge-triggered epoll reports a new event when it moved).
+    pub fn generation(&self) -> u64 {
+        let p = self.pair.lock();
+        let flags = |c: &Chan| u64::from(c.eof) + u64::from(c.gone) + u64::from(c.reset);
+        p.ch[0].events + p.ch[1].events + flags(&p.ch[0]) + flags(&p.ch[1])
+    }
+
     /// Capacity of the direction this end writes.
     pub fn send_capacity(&self) -> usize {
         self.pair.lock().ch[self.side].cap
@@ -209,6 +223,8 @@ impl Drop for StreamEnd {
 pub struct Backlog<T> {
     pub queue: VecDeque<T>,
     pub max: usize,
+    /// Connections ever queued (the listener's generation for edge-triggered epoll).
+    pub arrived: u64,
 }
 
 impl<T> Backlog<T> {
@@ -216,7 +232,14 @@ impl<T> Backlog<T> {
         Backlog {
             queue: VecDeque::new(),
             max,
+            arrived: 0,
         }
+    }
+
+    /// Queue a connection for accept.
+    pub fn push(&mut self, c: T) {
+        self.queue.push_back(c);
+        self.arrived += 1;
     }
 
     /// Linux accepts backlog+1 pending connections.

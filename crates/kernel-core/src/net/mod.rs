@@ -119,6 +119,10 @@ pub trait Socket: Send + Sync + Any {
     fn peername(&self) -> Result<Vec<u8>, Errno>;
     /// POLL* bits ready now.
     fn poll(&self) -> u32;
+    /// A counter that moves when data or room arrives (see `File::generation`); 0 when unknown.
+    fn generation(&self) -> u64 {
+        0
+    }
     /// SO_ERROR: the pending error, cleared.
     fn take_error(&self) -> Option<Errno>;
     fn is_listening(&self) -> bool;
@@ -159,6 +163,9 @@ impl File for SocketFile {
     }
     fn poll(&self, _plat: &mut dyn Platform) -> u32 {
         self.sock.poll()
+    }
+    fn generation(&self) -> u64 {
+        self.sock.generation()
     }
     fn ioctl(&self, cx: &mut Ctx, req: u32, arg: u64) -> SysResult {
         use linux_raw_sys::ioctl as io;

@@ -56,6 +56,11 @@ pub trait NetStack: Send + Sync {
     /// Start connecting from `local` (a port the socket layer reserved) to `remote`.
     fn tcp_connect(&self, local: SocketAddr, remote: SocketAddr) -> Result<Handle, Errno>;
     fn tcp_info(&self, h: Handle) -> TcpInfo;
+    /// A counter that moves when a connection receives data, has data acknowledged (room to send)
+    /// or changes state, or a listener gets a new connection: edge-triggered epoll's generation.
+    fn generation(&self, _h: Handle) -> u64 {
+        0
+    }
     /// Queue bytes: how many fit (EAGAIN: none; EPIPE/ECONNRESET: the connection is over).
     fn tcp_send(&self, h: Handle, data: &[u8]) -> Result<usize, Errno>;
     /// Take (or peek) received bytes: Ok(0) at end of stream, EAGAIN when none yet.

@@ -876,3 +876,48 @@ fn listener_on_wildcard_takes_both_paths() {
     assert_eq!(t.listen(lo, 8), 0);
     assert_eq!(f.s.lock().unwrap().listens.len(), 1);
 }
+
+/// Edge-triggered epoll reports new data even when the socket was already readable (nginx reads a
+/// request once, without draining to EAGAIN, and waits for the next one): the socket's generation
+/// moves with each arrival.
+#[test]
+fn edge_triggered_epoll_sees_each_arrival() {
+    const EPOLLIN: u32 = 1;
+    const EPOLLET: u32 = 1 << 31;
+    let mut t = T::new();
+    let ep = t.call(g::__NR_epoll_create1, &[0]);
+    assert!(ep >= 0);
+    let ep = ep as u64;
+    assert_eq!(
+        t.call(
+            g::__NR_socketpair,
+            &[AF_UNIX.into(), SOCK_STREAM.into(), 0, V]
+        ),
+        0
+    );
+    let (a, b) = (u64::from(t.h.peek_u32(V)), u64::from(t.h.peek_u32(V + 4)));
+    let mut ev = (EPOLLIN | EPOLLET).to_le_bytes().to_vec();
+    ev.extend_from_slice(&7u64.to_le_bytes());
+    t.h.poke(V, &ev);
+    assert_eq!(t.call(g::__NR_epoll_ctl, &[ep, 1, b, V]), 0);
+    let wait = |t: &mut T| {
+        let n = t.call(g::__NR_epoll_wait, &[ep, V + 0x100, 8, 0]);
+        assert!(n >= 0, "epoll_wait: {n}");
+        n
+    };
+    assert_eq!(wait(&mut t), 0, "nothing yet");
+    assert_eq!(t.write(a, b"GET 1"), 5);
+    assert_eq!(wait(&mut t), 1, "the first request");
+    assert_eq!(wait(&mut t), 0, "reported once");
+    // Read it without draining to EAGAIN; the next request arrives before the next wait.
+    assert_eq!(t.read(b, 5).unwrap(), b"GET 1");
+    assert_eq!(t.write(a, b"GET 2"), 5);
+    assert_eq!(wait(&mut t), 1, "the second request is a new edge");
+    assert_eq!(t.write(a, b"GET 3"), 5);
+    assert_eq!(
+        wait(&mut t),
+        1,
+        "more data while still readable is a new edge too"
+    );
+    assert_eq!(wait(&mut t), 0);
+}

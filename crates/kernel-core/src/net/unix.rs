@@ -379,7 +379,7 @@ impl Socket for UnixSocket {
             if b.full() {
                 return Err(EAGAIN);
             }
-            b.queue.push_back(Pending {
+            b.push(Pending {
                 end: theirs,
                 peer: me,
             });
@@ -516,6 +516,14 @@ impl Socket for UnixSocket {
             return Err(ENOTCONN);
         }
         Ok(encode_unix(&st.peer_name))
+    }
+
+    fn generation(&self) -> u64 {
+        match &self.shared.st.lock().conn {
+            Conn::Listening(b) => b.arrived,
+            Conn::Stream(end) => end.generation(),
+            Conn::Idle => 0,
+        }
     }
 
     fn poll(&self) -> u32 {
