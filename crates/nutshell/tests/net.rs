@@ -14,6 +14,7 @@
 mod common;
 
 use common::*;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -596,4 +597,139 @@ fn ipv6_client_reaches_the_host_through_slirp() {
          resolv.conf: nameserver 10.0.2.3\n",
     );
     out.expect_code(qemu_status(0));
+}
+
+// ---------------------------------------------------------------------------
+// `nutshell run --net ...` and `-p`: the CLI's network options.
+// ---------------------------------------------------------------------------
+
+/// `--net tap:IF --ip ...`: a tap interface made for the test (root and /dev/net/tun needed; the
+/// test says so and skips otherwise), the host on 192.168.77.1, the guest server on .2.
+#[test]
+fn tap_network_with_a_static_address() {
+    let root = effective_uid() == 0;
+    if !root || !Path::new("/dev/net/tun").exists() {
+        eprintln!("SKIPPED: tap_network_with_a_static_address needs root and /dev/net/tun");
+        return;
+    }
+    let name = format!("nst{}", std::process::id() % 100_000);
+    let ip = |args: &[&str]| {
+        let st = Command::new("ip")
+            .args(args)
+            .status()
+            .expect("ip (iproute2)");
+        assert!(st.success(), "ip {args:?}");
+    };
+    ip(&["tuntap", "add", &name, "mode", "tap"]);
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["link", "del", &self.0]).status();
+        }
+    }
+    let _remove = Remove(name.clone());
+    ip(&["addr", "add", "192.168.77.1/24", "dev", &name]);
+    ip(&["link", "set", &name, "up"]);
+    let prog = guest_net("server");
+    let net = format!("tap:{name}");
+    let mut vm = spawn_nutshell(&[
+        "run",
+        "--net",
+        &net,
+        "--ip",
+        "192.168.77.2/24",
+        prog.to_str().expect("utf-8 path"),
+        "8080",
+        "2",
+    ]);
+    vm.wait_for("listening", false, LIMIT);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for word in ["tap", "done"] {
+        let c = loop {
+            assert!(Instant::now() < deadline, "the guest never answered");
+            match TcpStream::connect_timeout(
+                &"192.168.77.2:8080".parse().expect("addr"),
+                Duration::from_secs(2),
+            ) {
+                Ok(c) => break c,
+                Err(_) => thread::sleep(Duration::from_millis(200)),
+            }
+        };
+        c.set_read_timeout(Some(Duration::from_secs(20))).ok();
+        (&c).write_all(format!("up {word}\n").as_bytes())
+            .expect("send");
+        let mut line = String::new();
+        BufReader::new(&c).read_line(&mut line).expect("reply");
+        assert_eq!(line, format!("{}\n", word.to_uppercase()));
+    }
+    let out = vm.finish(LIMIT);
+    out.expect_stdout("listening\nserved 2 connections, 2 lines, 0 bulk bytes\n");
+    out.expect_code(0);
+}
+
+/// The effective user id, read from /proc (no libc in the tests).
+fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("Uid line")
+}
+
+/// `--net none`: no device, so the guest's client cannot reach 10.0.2.2 (ENETUNREACH), while its
+/// loopback still works (loopback.c prints what it prints on the host).
+#[test]
+fn no_network_means_unreachable() {
+    let prog = guest_net("client");
+    let out = nutshell_timeout(
+        &[
+            OsStr::new("run"),
+            OsStr::new("--net"),
+            OsStr::new("none"),
+            prog.as_os_str(),
+            OsStr::new("10.0.2.2"),
+            OsStr::new("9"),
+            OsStr::new("9"),
+        ],
+        None,
+        LIMIT,
+    );
+    out.expect_stdout_contains("Network is unreachable");
+}
+
+/// `-p` mistakes are reported before booting, with status 125.
+#[test]
+fn publish_errors() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let prog = guest("hello-glibc");
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["-p".into(), format!("127.0.0.1:{port}:80")],
+            format!("nutshell: -p: tcp port 127.0.0.1:{port}: already in use on this host\n"),
+        ),
+        (
+            vec!["--net".into(), "none".into(), "-p".into(), "8080:80".into()],
+            "nutshell: -p needs a network: it cannot be used with --net none\n".into(),
+        ),
+        (
+            vec!["-p".into(), "80".into()],
+            "is not of the form [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]".into(),
+        ),
+        (
+            vec!["--net".into(), "tap:nutshell-none0".into()],
+            "nutshell: --net tap:nutshell-none0: this host has no network interface".into(),
+        ),
+    ];
+    for (opts, message) in cases {
+        let mut args: Vec<&OsStr> = vec![OsStr::new("run")];
+        args.extend(opts.iter().map(OsStr::new));
+        args.push(prog.as_os_str());
+        let out = nutshell_timeout(&args, None, LIMIT);
+        out.expect_stderr_contains(&message);
+        assert!(out.code() == 125 || out.code() == 2, "{opts:?}: {out}");
+        assert_eq!(out.stdout(), "", "{opts:?}: nothing ran");
+    }
 }
