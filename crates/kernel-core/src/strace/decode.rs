@@ -71,6 +71,8 @@ pub(super) enum S {
     Int,
     UInt,
     Ulong,
+    /// A 64-bit file offset (`loff_t *`), in decimal.
+    Loff,
     IntPair,
     TimeT,
     /// An iovec array with argument N elements; `IovR` for one the call filled (data up to its return).
@@ -129,6 +131,7 @@ fn table(nr: u32) -> Option<(&'static [A], R)> {
         __NR_write => dec(&[D, Buf(2), U]),
         __NR_pread64 => dec(&[D, RBuf, U, L]),
         __NR_pwrite64 => dec(&[D, Buf(2), U, L]),
+        __NR_sendfile => dec(&[D, D, In(Loff), U]),
         __NR_readv => dec(&[D, In(IovR(2)), D]),
         __NR_writev => dec(&[D, In(Iov(2)), D]),
         __NR_preadv => dec(&[D, In(IovR(2)), D, L]),

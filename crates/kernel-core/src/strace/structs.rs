@@ -49,6 +49,7 @@ impl P<'_> {
             S::Int => self.array(addr, 1, 4, P::int),
             S::UInt => self.array(addr, 1, 4, P::unsigned),
             S::Ulong => self.array(addr, 1, 8, |p, v| p.hex(v)),
+            S::Loff => self.array(addr, 1, 8, P::unsigned),
             S::IntPair => self.array(addr, 2, 4, P::int),
             S::TimeT => {
                 let t = les(&self.read(addr, 8)?, 0, 8);

@@ -200,6 +200,9 @@ fn read_write_family() {
     t(&m, __NR_read, &[99, buf, 3], err(EBADF), &format!("read(99, {buf:#x}, 3) = -1 EBADF (Bad file descriptor)"));
     t(&m, __NR_read, &[3, BAD, 0], 0, r#"read(3, "", 0) = 0"#);
     t(&m, __NR_pread64, &[3, buf + 1, 2, 1], 2, r#"pread64(3, "m\n", 2, 1) = 2"#);
+    let off = m.u64s(&[4096]);
+    t(&m, __NR_sendfile, &[6, 7, off, 1024], 1024, "sendfile(6, 7, [4096], 1024) = 1024");
+    t(&m, __NR_sendfile, &[6, 7, 0, 1024], 1024, "sendfile(6, 7, NULL, 1024) = 1024");
     let ab = m.put(b"ab");
     t(&m, __NR_pwrite64, &[99, ab, 2, 7], err(EBADF), r#"pwrite64(99, "ab", 2, 7) = -1 EBADF (Bad file descriptor)"#);
     let iov = m.u64s(&[buf, 2, buf + 2, 5]);
