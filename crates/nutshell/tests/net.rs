@@ -733,3 +733,38 @@ fn publish_errors() {
         assert_eq!(out.stdout(), "", "{opts:?}: nothing ran");
     }
 }
+
+/// `-p HOST:GUEST/udp`: datagrams from the host reach a guest UDP server and its answers come back.
+#[test]
+fn published_udp_port() {
+    let prog = guest_net("udpecho");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:5353/udp");
+    let mut vm = spawn_nutshell(&[
+        "run",
+        "-p",
+        &publish,
+        prog.to_str().expect("utf-8 path"),
+        "5353",
+        "3",
+    ]);
+    vm.wait_for("listening", false, LIMIT);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_millis(500))).ok();
+    let mut buf = [0u8; 2048];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for word in ["one", "two", "three"] {
+        // A datagram can be lost before the guest's device is up: send again until answered.
+        loop {
+            assert!(Instant::now() < deadline, "no answer to {word}");
+            sock.send_to(word.as_bytes(), ("127.0.0.1", port)).expect("send");
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                assert_eq!(&buf[..n], word.to_uppercase().as_bytes());
+                break;
+            }
+        }
+    }
+    let out = vm.finish(LIMIT);
+    out.expect_stdout("listening\nanswered 3\n");
+    out.expect_code(0);
+}

@@ -379,6 +379,11 @@ impl InetSocket {
             id,
         });
         st.local = Some(SocketAddr::new(ip, port));
+        // A UDP socket bound to an address of the network gets its stack endpoint now: a server
+        // receives before it ever sends.
+        if !self.tcp() && !ip.is_loopback() && self.net.stack().is_some() {
+            let _ = self.udp_ext(st);
+        }
         Ok(())
     }
 
