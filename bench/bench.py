@@ -16,6 +16,7 @@ import datetime
 import glob
 import json
 import os
+import random
 import re
 import select
 import shlex
@@ -35,10 +36,15 @@ LINUX_EXIT_RE = re.compile(rb"@@BENCH-EXIT (\d+)@@")
 RESULT_RE = re.compile(rb"RESULT ([^\r\n]*)")
 
 # Sizes of the workloads: the full suite (what the issue asks for) and the quick mode (tests).
+# nginx_conns: wrk's connections, the same on both sides; more than 2 overflow the accept queue
+# of QEMU's hostfwd listener (libslirp listens with a backlog of 1) on the Linux side, and every
+# connection then waits about 1 s for a SYN retransmission. nginx_secs: wrk's -d per file.
 FULL = dict(reps=5, getppid=1_000_000, fs_files=10_000, fs_small=1024, fs_big_mib=100,
-            compress_mib=50, sqlite_rows=200_000, console_bytes=64 << 20)
+            compress_mib=50, sqlite_rows=200_000, console_bytes=64 << 20, nginx_secs=10,
+            nginx_conns=2)
 QUICK = dict(reps=1, getppid=100_000, fs_files=1_000, fs_small=1024, fs_big_mib=8,
-             compress_mib=4, sqlite_rows=20_000, console_bytes=4 << 20)
+             compress_mib=4, sqlite_rows=20_000, console_bytes=4 << 20, nginx_secs=3,
+             nginx_conns=2)
 
 # Guest programs: name -> (source, extra gcc flags before the source, libraries after it).
 PROGRAMS = {
@@ -126,6 +132,12 @@ def build_guests(build):
     if not (os.path.exists(init) and os.path.getmtime(init) >= os.path.getmtime(init_src)):
         sh(["gcc", "-O2", "-Wall", "-static", "-o", init, init_src], what="gcc init.c")
     out["init"] = init
+    netinit_src = os.path.join(GUEST, "netinit.c")
+    netinit = os.path.join(build, "guest", "netinit")
+    if not (os.path.exists(netinit) and
+            os.path.getmtime(netinit) >= os.path.getmtime(netinit_src)):
+        sh(["gcc", "-O2", "-Wall", "-static", "-o", netinit, netinit_src], what="gcc netinit.c")
+    out["netinit"] = netinit
     tsc_src = os.path.join(BENCH, "host", "tsc_khz.c")
     tsc = os.path.join(build, "host", "tsc_khz")
     if not (os.path.exists(tsc) and os.path.getmtime(tsc) >= os.path.getmtime(tsc_src)):
@@ -367,6 +379,15 @@ class NutshellCli(Side):
         return [self.binary, "run", "--mem", f"{mem}M", "--machine", self.machine,
                 "--accel", "tcg", prog, *map(str, args)]
 
+    def server_command(self, prog, args, host_port, guest_port, mem, volumes=(), adds=()):
+        """A server: host_port of 127.0.0.1 published as the guest's guest_port, host
+        directories shared as volumes (virtio-9p) or copied into the VM (--add, same path)."""
+        files = [a for host, guest in volumes for a in ("--volume", f"{host}:{guest}")]
+        files += [a for host in adds for a in ("--add", host)]
+        return [self.binary, "run", "--mem", f"{mem}M", "--machine", self.machine,
+                "--accel", "tcg", "-p", f"127.0.0.1:{host_port}:{guest_port}", *files,
+                prog, *map(str, args)]
+
     def outcome(self, run, expect_result=True, expect_text=None):
         # nutshell run exits with the program's status; its own failures are 125-127 with a
         # message on stderr (merged into the output here).
@@ -432,6 +453,18 @@ class Linux(Side):
             "-kernel", self.vmlinuz, "-initrd", self.initramfs[prog],
             "-append", self.cmdline(prog, args)]
 
+    def server_command(self, initramfs, argv, host_port, guest_port, mem):
+        """A server: its initramfs (/init is netinit.c), QEMU's user-mode network with
+        host_port of 127.0.0.1 forwarded to the guest's guest_port, the same netdev nutshell's
+        CLI gives QEMU."""
+        words = " ".join(shlex.quote(a) for a in argv)
+        nic = "virtio-net-device" if self.machine == "microvm" else "virtio-net-pci"
+        return qemu_base(self.machine, mem) + [
+            "-kernel", self.vmlinuz, "-initrd", initramfs,
+            "-append", f"console=ttyS0 quiet tsc_early_khz={self.tsc_khz} panic=-1 -- {words}",
+            "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{host_port}-:{guest_port}",
+            "-device", f"{nic},netdev=n0"]
+
     def outcome(self, run, expect_result=True, expect_text=None):
         m = LINUX_EXIT_RE.search(run.out)
         status = int(m.group(1)) if m else None
@@ -452,6 +485,277 @@ def rel(path):
 
 
 # ---------------------------------------------------------------------------------------------
+# nginx over the network: the same Debian nginx served to a load generator on the host through
+# QEMU's user-mode network, under nutshell and under the Linux guest.
+
+NGINX = "/usr/sbin/nginx"
+NGINX_GUEST_PORT = 8080
+# Files served (name in /www -> size); the rows measure each one on its own.
+NGINX_FILES = {"1k.bin": 1024, "1m.bin": 1 << 20}
+NGINX_CONF = """\
+daemon off; master_process off; worker_processes 1; error_log stderr warn; pid /tmp/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path /tmp/body; proxy_temp_path /tmp/proxy; fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi; scgi_temp_path /tmp/scgi;
+    sendfile on; tcp_nopush on; keepalive_timeout 65; default_type application/octet-stream;
+    server { listen %d reuseport; root /www; }
+}
+""" % NGINX_GUEST_PORT
+NGINX_ARGS = ["-e", "stderr", "-c", "/conf/nginx.conf"]
+# getpwnam("www-data") at start-up when nginx runs as root without a `user` directive.
+ETC_PASSWD = b"root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/sh\n" \
+             b"nobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n"
+ETC_GROUP = b"root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"
+NET_UP = b"@@NET-UP@@"
+
+
+def nginx_tree(build):
+    """bench/.build/nginx/{conf,www}: the configuration and the files served (the same bytes on
+    both sides: nutshell gets them as volumes, the Linux guest in its initramfs)."""
+    root = os.path.join(build, "nginx")
+    conf, www = os.path.join(root, "conf"), os.path.join(root, "www")
+    os.makedirs(conf, exist_ok=True)
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(conf, "nginx.conf"), "w") as f:
+        f.write(NGINX_CONF)
+    rnd = random.Random(9)
+    for name, size in NGINX_FILES.items():
+        path = os.path.join(www, name)
+        if not (os.path.exists(path) and os.path.getsize(path) == size):
+            with open(path, "wb") as f:
+                f.write(rnd.randbytes(size))
+    return conf, www
+
+
+def elf_libraries(prog):
+    """The shared libraries and the dynamic loader of prog, as paths ldd names them."""
+    text = sh(["ldd", prog], what=f"ldd {prog}")
+    libs = []
+    for line in text.splitlines():
+        m = re.search(r"=>\s*(/\S+)", line) or re.match(r"\s*(/\S+)", line)
+        if m:
+            libs.append(m.group(1))
+    if not libs:
+        raise HarnessError(f"ldd {prog}: no libraries found")
+    return libs
+
+
+def kernel_modules(vmlinuz, names):
+    """The module files (dependencies first) that give the Linux guest the drivers names, none
+    for a driver built into the kernel. Modules come from /lib/modules/VERSION of the kernel."""
+    version = os.path.basename(vmlinuz).split("-", 1)[-1]
+    moddir = os.path.join("/lib/modules", version)
+
+    def mod(path):
+        return os.path.basename(path).split(".ko")[0].replace("-", "_")
+
+    builtin = set()
+    try:
+        with open(os.path.join(moddir, "modules.builtin")) as f:
+            builtin = {mod(ln.strip()) for ln in f if ln.strip()}
+    except OSError:
+        pass
+    deps, by_name = {}, {}
+    try:
+        with open(os.path.join(moddir, "modules.dep")) as f:
+            for line in f:
+                path, _, rest = line.partition(":")
+                deps[path] = rest.split()
+                by_name[mod(path)] = path
+    except OSError:
+        if all(n in builtin for n in names):
+            return []
+        raise HarnessError(f"{moddir}/modules.dep not found: the modules of {vmlinuz} "
+                           "are needed for its virtio network driver")
+    order = []
+
+    def visit(path):
+        if path in order:
+            return
+        for d in deps.get(path, []):
+            visit(d)
+        order.append(path)
+
+    for n in names:
+        if n in builtin:
+            continue
+        if n not in by_name:
+            raise HarnessError(f"kernel module {n} not found in {moddir}")
+        visit(by_name[n])
+    return [os.path.join(moddir, p) for p in order]
+
+
+def nginx_initramfs(build, netinit, vmlinuz, machine, conf, www):
+    """The Linux guest's initramfs for nginx: /init (netinit.c), nginx and its libraries at their
+    host paths, the virtio network modules with /modules.list, /etc/passwd and group, /conf and
+    /www (the files served), /dev/console, /tmp."""
+    transport = "virtio_mmio" if machine == "microvm" else "virtio_pci"
+    modules = kernel_modules(vmlinuz, [transport, "virtio_net"])
+    files = {"init": netinit, NGINX.lstrip("/"): NGINX}
+    for lib in elf_libraries(NGINX):
+        files[lib.lstrip("/")] = lib
+    for m in modules:
+        files["modules/" + os.path.basename(m)] = m
+    for d, guest in ((conf, "conf"), (www, "www")):
+        for name in sorted(os.listdir(d)):
+            files[f"{guest}/{name}"] = os.path.join(d, name)
+    data = {"etc/passwd": ETC_PASSWD, "etc/group": ETC_GROUP,
+            "modules.list": "".join(f"/modules/{os.path.basename(m)}\n"
+                                    for m in modules).encode()}
+    entries, dirs = [], set()
+
+    def parents(name):
+        parts = name.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                entries.append((d, 0o40755, b"", (0, 0)))
+
+    for d, mode in (("dev", 0o40755), ("tmp", 0o41777), ("proc", 0o40555)):
+        dirs.add(d)
+        entries.append((d, mode, b"", (0, 0)))
+    entries.append(("dev/console", 0o20600, b"", (5, 1)))
+    for name, src in sorted(files.items()):
+        parents(name)
+        with open(src, "rb") as f:  # follows symlinks: the library itself
+            entries.append((name, 0o100755, f.read(), (0, 0)))
+    for name, content in sorted(data.items()):
+        parents(name)
+        entries.append((name, 0o100644, content, (0, 0)))
+    path = os.path.join(build, "linux", f"nginx-{machine}.cpio")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(cpio_newc(entries))
+    return path, [os.path.basename(m) for m in modules]
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 free right now (the kernel's choice)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, timeout):
+    """(status, body) of GET http://127.0.0.1:port/path; raises OSError."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    except http.client.HTTPException as e:
+        raise OSError(f"HTTP: {e!r}")
+    finally:
+        c.close()
+
+
+class Server:
+    """A VM running a server: output to a log file, started in its own session."""
+
+    def __init__(self, cmd, log_path):
+        self.cmd = cmd
+        self.log_path = log_path
+        self.t0 = time.monotonic()
+        self.spawn_error = None
+        self.p = None
+        self.rc = None
+        with open(log_path, "wb") as log_file:
+            log_file.write(("$ " + " ".join(shlex.quote(c) for c in cmd) + "\n").encode())
+            log_file.flush()
+            try:
+                self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+            except OSError as e:
+                self.spawn_error = str(e)
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
+    def wait_ready(self, port, path, size, timeout):
+        """(seconds from start to the first right answer to GET path, None) or (None, why)."""
+        if self.spawn_error:
+            return None, f"cannot start: {self.spawn_error}"
+        deadline = self.t0 + timeout
+        last = "no answer"
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, f"no HTTP answer within {timeout:.0f} s ({last})"
+            if self.p.poll() is not None:
+                self.rc = self.p.returncode
+                return None, f"exited with status {self.rc} before answering"
+            try:
+                # Short attempts: before the guest's eth0 is up, slirp's SYN to it is lost and an
+                # attempt would wait for slirp's retransmission (seconds).
+                status, body = http_get(port, path, timeout=min(left, 1.0))
+                if status == 200 and len(body) == size:
+                    return time.monotonic() - self.t0, None
+                last = f"HTTP {status}, {len(body)} bytes"
+            except OSError as e:
+                last = str(e) or type(e).__name__
+            time.sleep(0.1)
+
+    def stop(self, graceful):
+        """graceful: SIGTERM to the main process only (nutshell run stops its VM and exits with
+        the program's status); else (or if that does not end it) the whole process group."""
+        if self.p is None:
+            return
+        if self.p.poll() is None and graceful:
+            try:
+                self.p.send_signal(signal.SIGTERM)
+                self.p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.p.poll() is None:
+            stop(self.p)
+        self.rc = self.p.returncode
+
+
+WRK_RPS_RE = re.compile(r"Requests/sec:\s*([\d.]+)")
+WRK_REQS_RE = re.compile(r"(\d+) requests in ([\d.]+)(\w+), ([\d.]+)(\w+) read")
+WRK_ERR_RE = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+WRK_NON2XX_RE = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+
+
+def wrk(port, path, conns, secs):
+    """Run wrk against 127.0.0.1:port; (requests/s, details) or (None, reason)."""
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--timeout", "30s",
+           f"http://127.0.0.1:{port}{path}"]
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=secs + 60, text=True)
+    except subprocess.TimeoutExpired:
+        return None, {"reason": f"wrk did not finish within {secs + 60} s"}
+    out = p.stdout
+    details = {"cmd": " ".join(cmd), "output": out}
+    m = WRK_RPS_RE.search(out)
+    n = WRK_REQS_RE.search(out)
+    e = WRK_ERR_RE.search(out)
+    bad = WRK_NON2XX_RE.search(out)
+    if e:
+        details["socket_errors"] = dict(zip(("connect", "read", "write", "timeout"),
+                                            map(int, e.groups())))
+    if p.returncode != 0 or not m or not n:
+        first = out.strip().splitlines()[-1] if out.strip() else f"status {p.returncode}"
+        return None, dict(details, reason=f"wrk failed: {first}")
+    details["requests"] = int(n.group(1))
+    if bad:
+        return None, dict(details, reason=f"{bad.group(1)} non-2xx/3xx responses")
+    if details["requests"] == 0:
+        return None, dict(details, reason=f"no request completed in {secs} s")
+    return float(m.group(1)), details
+
+
+# ---------------------------------------------------------------------------------------------
 # The benchmarks
 
 class Bench:
@@ -465,6 +769,7 @@ class Bench:
         self.failures = {}  # (row key, side name) -> [reasons]
         self.raw = []  # every run, for results.json
         self.harness_errors = []
+        self.progs_extra = {}  # other guest programs: netinit
 
     def one(self, side, prog, args, timeout, mem=None, expect_result=True, expect_text=None,
             retry=None):
@@ -541,6 +846,7 @@ class Bench:
         "compress": ["compress_ms"],
         "sqlite": ["sqlite_insert_ms", "sqlite_query_ms"],
         "console": ["console_mib_s"],
+        "nginx": ["nginx_ready_ms", "nginx_1k_rps", "nginx_1m_rps"],
     }
 
     def hello(self):
@@ -630,6 +936,105 @@ class Bench:
                         lo = mid
             self.record("min_mem_mib", side, hi)
 
+    def nginx(self):
+        """Debian's nginx serving two files to wrk on the host, through QEMU's user-mode network
+        with a port of 127.0.0.1 forwarded to the guest's port 8080. One VM per side and
+        repetition: start, wait for the first right answer, wrk on each file, stop."""
+        keys = self.row_keys["nginx"]
+        missing = [what for what, ok in ((f"{NGINX} (apt-get install nginx-light)",
+                                          os.access(NGINX, os.X_OK)),
+                                         ("wrk (apt-get install wrk)", shutil.which("wrk")),
+                                         ("ldd", shutil.which("ldd"))) if not ok]
+        if missing:
+            reason = "not installed: " + ", ".join(missing)
+            log(f"nginx: skipped ({reason})")
+            for side in self.sides:
+                for k in keys:
+                    self.failures.setdefault((k, side.name), []).append(reason)
+            return
+        build = self.opts.build
+        conf, www = nginx_tree(build)
+        nut, lin = self.sides
+        cpio, modules = nginx_initramfs(build, self.progs_extra["netinit"], lin.vmlinuz,
+                                        self.opts.machine, conf, www)
+        log(f"nginx: Linux initramfs {rel(cpio)} ({os.path.getsize(cpio):,} bytes, modules "
+            f"{' '.join(modules) or 'none'})")
+        secs, conns = self.size["nginx_secs"], self.size["nginx_conns"]
+        mem = self.opts.mem
+        for rep in range(self.reps):
+            for side in self.alternate(rep):
+                for attempt in (1, 2):
+                    vals, reason, raw = self.nginx_once(side, cpio, conf, www, secs, conns, mem)
+                    raw["attempt"] = attempt
+                    self.raw.append(raw)
+                    if reason is None or side.name != "Linux" or attempt == 2 or \
+                            reason.startswith("needs"):
+                        break
+                    log(f"  Linux nginx: {reason}; retrying once")
+                for k in keys:
+                    if k in vals:
+                        self.record(k, side, vals[k])
+                    else:
+                        self.record(k, side, reason=reason or "no figure")
+                shown = ", ".join(f"{k}={v:.6g}" for k, v in vals.items())
+                if reason:
+                    shown = (shown + "; " if shown else "") + f"FAILED: {reason}"
+                log(f"nginx [{rep + 1}/{self.reps}] {side.name}: {shown}")
+
+    def nginx_once(self, side, cpio, conf, www, secs, conns, mem):
+        """One VM: (figures, reason of a failure or None, raw record)."""
+        port = free_port()
+        raw = {"side": side.name, "program": "nginx", "port": port, "mem_mib": mem}
+        if side.name == "Linux":
+            cmd = side.server_command(cpio, [NGINX, *NGINX_ARGS], port, NGINX_GUEST_PORT, mem)
+        elif isinstance(side, NutshellCli) and self.opts.nginx_files == "add":
+            # The files in the VM's memory at their host paths, like the Linux initramfs.
+            add_conf = os.path.join(self.opts.build, "nginx", "add-conf")
+            os.makedirs(add_conf, exist_ok=True)
+            with open(os.path.join(add_conf, "nginx.conf"), "w") as f:
+                f.write(NGINX_CONF.replace("root /www;", f"root {www};"))
+            args = [a if a != "/conf/nginx.conf" else os.path.join(add_conf, "nginx.conf")
+                    for a in NGINX_ARGS]
+            cmd = side.server_command(NGINX, args, port, NGINX_GUEST_PORT, mem,
+                                      adds=[add_conf, www])
+        elif isinstance(side, NutshellCli):
+            cmd = side.server_command(NGINX, NGINX_ARGS, port, NGINX_GUEST_PORT, mem,
+                                      volumes=[(conf, "/conf"), (www, "/www")])
+        else:
+            reason = "needs the nutshell CLI (-p, --volume): not measured with --nutshell qemu"
+            return {}, reason, dict(raw, ok=False, reason=reason)
+        build_dir = self.opts.build
+        log_path = os.path.join(build_dir, "nginx", f"{side.name}.log")
+        srv = Server(cmd, log_path)
+        vals, reason = {}, None
+        try:
+            ready, reason = srv.wait_ready(port, "/1k.bin", NGINX_FILES["1k.bin"],
+                                           self.opts.timeout or 120)
+            if ready is not None:
+                vals["nginx_ready_ms"] = ready * 1000
+                raw["wrk"] = {}
+                for name, key in (("1k.bin", "nginx_1k_rps"), ("1m.bin", "nginx_1m_rps")):
+                    rps, details = wrk(port, "/" + name, conns, secs)
+                    raw["wrk"][name] = {k: v for k, v in details.items() if k != "output"}
+                    if rps is None:
+                        reason = details["reason"]
+                        break
+                    vals[key] = rps
+        finally:
+            srv.stop(graceful=side.name != "Linux")
+        raw.update(ok=reason is None, reason=reason, metrics=vals, status=srv.rc,
+                   wall_s=round(time.monotonic() - srv.t0, 4))
+        if reason is not None:
+            first = error_line(srv.output().decode(errors="replace").split("\n", 1)[-1],
+                               skip=("PCI: Fatal", "terminating on signal"))
+            if first and first not in reason:
+                reason = f"{first} [{reason}]"
+            raw["reason"] = reason
+            failed = os.path.join(build_dir, "failed", f"{side.name}-nginx.out")
+            os.makedirs(os.path.dirname(failed), exist_ok=True)
+            shutil.copyfile(log_path, failed)
+        return vals, reason, raw
+
     def sizes(self, nutshell_kernel_file):
         """Kernel image (stripped copy) and the initrd each side is given for the hello."""
         build = self.opts.build
@@ -668,6 +1073,12 @@ def row_specs(size, quick):
         ("kernel_bytes", "7. kernel image given to QEMU (bytes; nutshell stripped ELF, Linux bzImage)",
          "{:,.0f}", "lower"),
         ("initrd_bytes", "7. initrd given with the hello (bytes)", "{:,.0f}", "lower"),
+        ("nginx_ready_ms", "8. nginx (Debian's, dynamic): QEMU start → first HTTP answer (ms)",
+         "{:,.0f}", "lower"),
+        ("nginx_1k_rps", f"8. nginx: 1 KiB file, wrk -t1 -c{s['nginx_conns']} -d{s['nginx_secs']}s "
+         "via QEMU user-net hostfwd (requests/s)", "{:,.1f}", "higher"),
+        ("nginx_1m_rps", f"8. nginx: 1 MiB file, wrk -t1 -c{s['nginx_conns']} -d{s['nginx_secs']}s "
+         "via QEMU user-net hostfwd (requests/s)", "{:,.2f}", "higher"),
     ]
 
 
@@ -767,6 +1178,8 @@ def setup_nutshell(opts):
     """The nutshell side: the CLI (preferred: what users run) or QEMU driven directly."""
     note = None
     src, target, opts.nutshell_version = source_tree(opts)
+    if opts.nutshell_bin and opts.nutshell != "qemu":
+        opts.nutshell_version = f"the binary {rel(os.path.abspath(opts.nutshell_bin))}"
     if opts.nutshell in ("auto", "cli"):
         binary = opts.nutshell_bin or os.path.join(target, "release", "nutshell")
         try:
@@ -810,7 +1223,7 @@ def parse_args(argv):
                     help="one repetition, small sizes (the test-suite mode, a few minutes)")
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default 5, quick 1)")
     ap.add_argument("--only", help="comma-separated subset of: hello,getppid,fs,compress,sqlite,"
-                    "console,memory,sizes")
+                    "console,nginx,memory,sizes")
     ap.add_argument("--nutshell", choices=["auto", "cli", "qemu"], default="auto",
                     help="measure nutshell through `nutshell run` (cli), by driving QEMU with the "
                     "kernel image directly (qemu), or cli when it builds and runs the hello (auto)")
@@ -826,6 +1239,10 @@ def parse_args(argv):
                     help="QEMU machine type for both sides (default microvm)")
     ap.add_argument("--mem", type=int, default=256, help="guest memory in MiB for both sides "
                     "(default 256; also the top of the memory search)")
+    ap.add_argument("--nginx-files", choices=["volume", "add"], default="volume",
+                    help="how nutshell's nginx gets its configuration and files: --volume "
+                    "(virtio-9p, the default) or --add (copied into the VM's memory, as the Linux "
+                    "guest has them in its initramfs)")
     ap.add_argument("--timeout", type=float, help="override every per-run timeout (s)")
     ap.add_argument("--build", default=os.path.join(BENCH, ".build"), help="build directory")
     ap.add_argument("--markdown", help="also write the report (markdown) to this file")
@@ -839,7 +1256,8 @@ def main(argv):
     opts.build = os.path.abspath(opts.build)
     os.makedirs(opts.build, exist_ok=True)
     started = time.monotonic()
-    all_parts = ["hello", "getppid", "fs", "compress", "sqlite", "console", "memory", "sizes"]
+    all_parts = ["hello", "getppid", "fs", "compress", "sqlite", "console", "nginx", "memory",
+                 "sizes"]
     parts = all_parts if not opts.only else [p.strip() for p in opts.only.split(",")]
     for p in parts:
         if p not in all_parts:
@@ -860,6 +1278,7 @@ def main(argv):
         return 1
 
     bench = Bench(opts, [nut, lin], {n: progs[n] for n in PROGRAMS})
+    bench.progs_extra = {"netinit": progs["netinit"]}
     facts = machine_facts()
     log(f"nutshell: {nut.describe()}; Linux: {vmlinuz}; machine {opts.machine}, "
         f"-m {opts.mem}M, {bench.reps} repetition(s)")
@@ -879,6 +1298,19 @@ def main(argv):
             f"a static /init that runs the program, prints its status and powers off; "
             f"`-append '{lin.cmdline('/PROGRAM', ['ARGS'])}'`",
         ]
+        if "nginx" in parts:
+            nic = "virtio-net-device" if opts.machine == "microvm" else "virtio-net-pci"
+            files = ("`--volume CONF:/conf --volume WWW:/www` (virtio-9p)"
+                     if opts.nginx_files == "volume" else "`--add CONF --add WWW` (in memory)")
+            header.append(
+                f"- nginx (row 8): `{NGINX} {' '.join(NGINX_ARGS)}`, one worker, sendfile, no "
+                f"access log; nutshell: `-p 127.0.0.1:PORT:{NGINX_GUEST_PORT}` (the CLI's relay "
+                f"to QEMU's hostfwd) and {files}; Linux: initramfs with nginx, its libraries, "
+                f"the virtio-net modules, the files, and /init = bench/guest/netinit.c, "
+                f"`-netdev user,id=n0,hostfwd=tcp:127.0.0.1:PORT-:{NGINX_GUEST_PORT} -device "
+                f"{nic},netdev=n0`; load: `wrk -t1 -c{bench.size['nginx_conns']} "
+                f"-d{bench.size['nginx_secs']}s` on the host, keep-alive, one VM per side and "
+                f"repetition")
         if note:
             header.append(f"- note: {note}")
         text = "\n".join(header) + "\n\n" + table(bench) + "\n"
