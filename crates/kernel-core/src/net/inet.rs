@@ -12,6 +12,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::sync::atomic::{AtomicU64, Ordering};
 use linux_raw_sys::general as g;
 use spin::Mutex;
 
@@ -19,7 +20,7 @@ use super::addr::{encode_inet, loopback_like, parse_inet};
 use super::consts::*;
 use super::local::{backlog_of, Backlog, StreamEnd};
 use super::stack::{Handle, NetStack, TcpPhase};
-use super::{net, Net, Received, SockOpts, Socket};
+use super::{net, Again, Net, Received, SockOpts, Socket};
 use crate::errno::Errno;
 use crate::sys::Ctx;
 
@@ -207,6 +208,8 @@ pub struct UdpShared {
     bytes: Mutex<usize>,
     /// A connected socket takes datagrams from its peer only.
     remote: Mutex<Option<SocketAddr>>,
+    /// Datagrams ever queued (edge-triggered epoll's generation).
+    arrived: AtomicU64,
 }
 
 impl UdpShared {
@@ -220,6 +223,7 @@ impl UdpShared {
         }
         *bytes += data.len();
         self.queue.lock().push_back((from, data.to_vec()));
+        self.arrived.fetch_add(1, Ordering::Relaxed);
     }
 
     fn pop(&self, buf: &mut [u8], peek: bool) -> Option<(usize, usize, SocketAddr)> {
@@ -291,6 +295,7 @@ pub struct InetSocket {
     st: Mutex<St>,
     opts: Mutex<SockOpts>,
     udp: Arc<UdpShared>,
+    again: Again,
 }
 
 fn is_loopback(ip: IpAddr) -> bool {
@@ -334,7 +339,9 @@ impl InetSocket {
                 queue: Mutex::new(VecDeque::new()),
                 bytes: Mutex::new(0),
                 remote: Mutex::new(None),
+                arrived: AtomicU64::new(0),
             }),
+            again: Again::default(),
         }
     }
 
@@ -879,14 +886,23 @@ impl Socket for InetSocket {
 
     fn generation(&self) -> u64 {
         let st = self.st.lock();
-        match &st.tcp {
+        let own = match &st.tcp {
             Tcp::Local(end) => end.generation(),
             Tcp::Remote(e) => e.stack.generation(e.h),
             Tcp::Listening { local, ext } => {
                 local.backlog.lock().arrived + ext.as_ref().map_or(0, |e| e.stack.generation(e.h))
             }
+            _ if !self.tcp() => {
+                self.udp.arrived.load(Ordering::Relaxed)
+                    + st.udp_ext.as_ref().map_or(0, |e| e.stack.generation(e.h))
+            }
             _ => 0,
-        }
+        };
+        own.wrapping_add(self.again.count())
+    }
+
+    fn note_again(&self) {
+        self.again.note();
     }
 
     fn poll(&self) -> u32 {

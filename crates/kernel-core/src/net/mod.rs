@@ -119,10 +119,14 @@ pub trait Socket: Send + Sync + Any {
     fn peername(&self) -> Result<Vec<u8>, Errno>;
     /// POLL* bits ready now.
     fn poll(&self) -> u32;
-    /// A counter that moves when data or room arrives (see `File::generation`); 0 when unknown.
+    /// A counter that moves when data or room arrives (see `File::generation`); 0 when unknown. It
+    /// must also move after [`Socket::note_again`], so that edge-triggered epoll reports the next
+    /// readiness after an EAGAIN as a new edge, whatever caused it.
     fn generation(&self) -> u64 {
         0
     }
+    /// An operation (accept, send, recv) answered EAGAIN.
+    fn note_again(&self) {}
     /// SO_ERROR: the pending error, cleared.
     fn take_error(&self) -> Option<Errno>;
     fn is_listening(&self) -> bool;
@@ -132,6 +136,30 @@ pub trait Socket: Send + Sync + Any {
     /// (or never will: end of file, an error).
     fn can_read_all(&self, _want: usize) -> bool {
         true
+    }
+}
+
+/// `r`, telling `sock` when it is EAGAIN (see [`Socket::note_again`]).
+pub(crate) fn noting_again<T>(sock: &dyn Socket, r: Result<T, Errno>) -> Result<T, Errno> {
+    if matches!(r, Err(Errno::EAGAIN)) {
+        sock.note_again();
+    }
+    r
+}
+
+/// Counts the EAGAIN answers of a socket. Edge-triggered epoll compares a socket's generation to
+/// find new edges; a program that drained a socket to EAGAIN waits for the next edge, which must come
+/// even if the event that made the socket ready again did not move the generation (the external
+/// stack counts a connection at its SYN, before it can be accepted; a datagram queue has no counter).
+#[derive(Default)]
+pub(crate) struct Again(AtomicU64);
+
+impl Again {
+    pub(crate) fn note(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -156,10 +184,10 @@ impl File for SocketFile {
         self
     }
     fn read(&self, _plat: &mut dyn Platform, _pos: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        Ok(self.sock.recv(buf, 0)?.len)
+        Ok(noting_again(&*self.sock, self.sock.recv(buf, 0))?.len)
     }
     fn write(&self, _plat: &mut dyn Platform, _pos: u64, data: &[u8]) -> Result<usize, Errno> {
-        self.sock.send(None, data, None, 0)
+        noting_again(&*self.sock, self.sock.send(None, data, None, 0))
     }
     fn poll(&self, _plat: &mut dyn Platform) -> u32 {
         self.sock.poll()

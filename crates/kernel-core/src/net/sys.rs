@@ -215,7 +215,7 @@ fn do_accept(cx: &mut Ctx, fd: u64, addr: u64, lenp: u64, flags: u32) -> SysResu
     if s.sock_type() != SOCK_STREAM {
         return Err(EOPNOTSUPP);
     }
-    let (new, peer) = match s.accept() {
+    let (new, peer) = match super::noting_again(&*s, s.accept()) {
         Ok(x) => x,
         Err(EAGAIN) => {
             let t = s.opts().lock().rcvtimeo;
@@ -312,7 +312,7 @@ fn do_send(
     flags: u32,
 ) -> SysResult {
     let nonblock = fl & g::O_NONBLOCK != 0 || flags & MSG_DONTWAIT != 0;
-    match s.send(Some(cx), data, to, flags) {
+    match super::noting_again(&**s, s.send(Some(cx), data, to, flags)) {
         Ok(n) => Ok(n as u64),
         Err(EAGAIN) => {
             let t = s.opts().lock().sndtimeo;
@@ -350,7 +350,7 @@ fn do_recv(
         }
     }
     let mut buf = alloc::vec![0u8; len.min(MAX_IO)];
-    match s.recv(&mut buf, flags) {
+    match super::noting_again(&**s, s.recv(&mut buf, flags)) {
         Ok(r) => {
             buf.truncate(r.len);
             Ok((buf, r))

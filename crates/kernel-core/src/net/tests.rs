@@ -921,3 +921,94 @@ fn edge_triggered_epoll_sees_each_arrival() {
     );
     assert_eq!(wait(&mut t), 0);
 }
+
+/// An epoll instance watching `fd` for EPOLLIN (edge-triggered); returns its fd.
+fn epoll_et(t: &mut T, fd: u64) -> u64 {
+    const EPOLLIN: u32 = 1;
+    const EPOLLET: u32 = 1 << 31;
+    let ep = t.call(g::__NR_epoll_create1, &[0]);
+    assert!(ep >= 0);
+    let ep = ep as u64;
+    let mut ev = (EPOLLIN | EPOLLET).to_le_bytes().to_vec();
+    ev.extend_from_slice(&7u64.to_le_bytes());
+    t.h.poke(V, &ev);
+    assert_eq!(t.call(g::__NR_epoll_ctl, &[ep, 1, fd, V]), 0);
+    ep
+}
+
+/// Ready events of `ep` now (epoll_wait with timeout 0).
+fn epoll_now(t: &mut T, ep: u64) -> i64 {
+    let n = t.call(g::__NR_epoll_wait, &[ep, V + 0x100, 8, 0]);
+    assert!(n >= 0, "epoll_wait: {n}");
+    n
+}
+
+/// Queue an established connection from outside on the fake stack's listener.
+fn fake_arrival(f: &FakeStack, peer_port: u16) {
+    let mut st = f.s.lock().unwrap();
+    st.tcp.push((TcpPhase::Established, None, vec![], vec![]));
+    let h = st.tcp.len() as u32 - 1;
+    st.pending.push((
+        h,
+        "10.0.2.15:8090".parse().unwrap(),
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2)), peer_port),
+    ));
+}
+
+/// After accept drained the listener to EAGAIN, the next connection is a new edge even when the
+/// stack's generation did not move for it (smoltcp's listeners count a connection at its SYN, before
+/// it can be accepted; Go's net/http server then waited forever for the edge).
+#[test]
+fn edge_triggered_listener_reports_a_connection_after_eagain() {
+    let (mut t, f) = with_fake();
+    let srv = t.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    assert_eq!(t.bind(srv, &sin([0; 4], 8090)), 0);
+    assert_eq!(t.listen(srv, 8), 0);
+    let ep = epoll_et(&mut t, srv);
+    assert_eq!(epoll_now(&mut t, ep), 0);
+    fake_arrival(&f, 40000);
+    assert_eq!(epoll_now(&mut t, ep), 1, "the first connection");
+    assert_eq!(epoll_now(&mut t, ep), 0, "reported once");
+    assert!(t.accept(srv, 0) >= 0);
+    assert_eq!(t.accept(srv, 0), e(EAGAIN));
+    // The next one becomes acceptable with no scan in between and no generation move.
+    fake_arrival(&f, 40001);
+    assert_eq!(epoll_now(&mut t, ep), 1, "a connection after EAGAIN");
+    assert_eq!(epoll_now(&mut t, ep), 0);
+    assert!(t.accept(srv, 0) >= 0);
+}
+
+/// Datagrams: each arrival is a new edge, and so is one after a receive drained the queue.
+#[test]
+fn edge_triggered_datagrams_each_arrival_is_an_edge() {
+    for unix in [false, true] {
+        let mut t = T::new();
+        let (r, s, to) = if unix {
+            let r = t.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
+            let to = sun(b"/et-dgram");
+            assert_eq!(t.bind(r, &to), 0);
+            (r, t.socket(AF_UNIX, SOCK_DGRAM), to)
+        } else {
+            let r = t.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+            let to = sin(LO, 9400);
+            assert_eq!(t.bind(r, &to), 0);
+            (r, t.socket(AF_INET, SOCK_DGRAM), to)
+        };
+        let ep = epoll_et(&mut t, r);
+        assert_eq!(epoll_now(&mut t, ep), 0);
+        assert_eq!(t.sendto(s, b"one", &to), 3);
+        assert_eq!(epoll_now(&mut t, ep), 1, "unix {unix}: the first datagram");
+        assert_eq!(epoll_now(&mut t, ep), 0, "unix {unix}: reported once");
+        assert_eq!(t.sendto(s, b"two", &to), 3);
+        assert_eq!(
+            epoll_now(&mut t, ep),
+            1,
+            "unix {unix}: one more while readable"
+        );
+        assert_eq!(t.recvfrom(r, 10, 0).unwrap().0, b"one");
+        assert_eq!(t.recvfrom(r, 10, 0).unwrap().0, b"two");
+        assert_eq!(t.recvfrom(r, 10, 0), Err(e(EAGAIN)));
+        assert_eq!(t.sendto(s, b"three", &to), 5);
+        assert_eq!(epoll_now(&mut t, ep), 1, "unix {unix}: one after EAGAIN");
+    }
+}

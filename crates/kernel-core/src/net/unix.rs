@@ -6,13 +6,14 @@ use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
 use linux_raw_sys::general as g;
 use spin::Mutex;
 
 use super::addr::{encode_unix, parse_unix, UnixAddr};
 use super::consts::*;
 use super::local::{backlog_of, Backlog, StreamEnd};
-use super::{net, Net, Received, SockOpts, Socket};
+use super::{net, Again, Net, Received, SockOpts, Socket};
 use crate::errno::Errno;
 use crate::sys::Ctx;
 use crate::vfs::{Env, FileType, Last, NewNode};
@@ -59,6 +60,8 @@ pub struct Shared {
     ty: u32,
     st: Mutex<State>,
     dq: Mutex<VecDeque<(UnixAddr, Vec<u8>)>>,
+    /// Datagrams ever queued (edge-triggered epoll's generation).
+    arrived: AtomicU64,
 }
 
 /// An AF_UNIX socket.
@@ -67,6 +70,7 @@ pub struct UnixSocket {
     shared: Arc<Shared>,
     opts: Mutex<SockOpts>,
     net: Arc<Net>,
+    again: Again,
 }
 
 impl UnixSocket {
@@ -98,9 +102,11 @@ impl UnixSocket {
                     shut_wr: false,
                 }),
                 dq: Mutex::new(VecDeque::new()),
+                arrived: AtomicU64::new(0),
             }),
             opts: Mutex::new(SockOpts::new(UNIX_BUF, UNIX_BUF)),
             net: net(),
+            again: Again::default(),
         }
     }
 
@@ -212,6 +218,7 @@ impl UnixSocket {
             return Err(EAGAIN);
         }
         q.push_back((from, data.to_vec()));
+        target.arrived.fetch_add(1, Ordering::Relaxed);
         Ok(data.len())
     }
 }
@@ -519,11 +526,16 @@ impl Socket for UnixSocket {
     }
 
     fn generation(&self) -> u64 {
-        match &self.shared.st.lock().conn {
+        let own = match &self.shared.st.lock().conn {
             Conn::Listening(b) => b.arrived,
             Conn::Stream(end) => end.generation(),
-            Conn::Idle => 0,
-        }
+            Conn::Idle => self.shared.arrived.load(Ordering::Relaxed),
+        };
+        own.wrapping_add(self.again.count())
+    }
+
+    fn note_again(&self) {
+        self.again.note();
     }
 
     fn poll(&self) -> u32 {
