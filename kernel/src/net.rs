@@ -78,8 +78,10 @@ struct Listener {
     size: usize,
     /// Connections that may wait for accept.
     backlog: usize,
-    /// Connections ever received.
-    arrived: u64,
+    /// Connections that ever became acceptable (the listener's generation), and how many pending
+    /// ones were acceptable when last counted.
+    ready_events: u64,
+    ready_now: usize,
 }
 
 enum Entry {
@@ -525,7 +527,6 @@ impl Inner {
                 if sockets.get::<tcp::Socket>(sh).state() != tcp::State::Listen {
                     l.pool.swap_remove(i);
                     l.pending.push(sh);
-                    l.arrived += 1;
                     moved = true;
                 } else {
                     i += 1;
@@ -547,6 +548,7 @@ impl Inner {
                     _ => k += 1,
                 }
             }
+            count_ready(l, sockets);
             while l.pool.len() < l.size && l.pending.len() < l.backlog {
                 let mut s = new_tcp();
                 if s.listen(l.local).is_err() {
@@ -636,6 +638,25 @@ fn announce(dev: &mut NetDevice, mac: [u8; 6], ip: Ipv4Addr) {
     });
 }
 
+/// Count the listener's pending connections that became acceptable since the last count.
+fn count_ready(l: &mut Listener, sockets: &SocketSet<'static>) {
+    let now = l
+        .pending
+        .iter()
+        .filter(|sh| acceptable(sockets.get::<tcp::Socket>(**sh).state()))
+        .count();
+    l.ready_events += now.saturating_sub(l.ready_now) as u64;
+    l.ready_now = now;
+}
+
+/// Whether a listener's pending connection can be accepted: its handshake completed.
+fn acceptable(st: tcp::State) -> bool {
+    !matches!(
+        st,
+        tcp::State::SynReceived | tcp::State::Listen | tcp::State::Closed
+    )
+}
+
 fn new_tcp() -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0; TCP_BUF]),
@@ -716,7 +737,8 @@ impl NetStack for KernelStack {
                 pending: Vec::new(),
                 size,
                 backlog: backlog.clamp(64, BACKLOG_MAX),
-                arrived: 0,
+                ready_events: 0,
+                ready_now: 0,
             }));
             s.maintain();
             Ok(h)
@@ -729,14 +751,13 @@ impl NetStack for KernelStack {
             let Some(Some(Entry::Listener(lst))) = s.entries.get_mut(l as usize) else {
                 return Err(EINVAL);
             };
-            let idx = lst.pending.iter().position(|sh| {
-                let st = s.sockets.get::<tcp::Socket>(*sh).state();
-                !matches!(
-                    st,
-                    tcp::State::SynReceived | tcp::State::Listen | tcp::State::Closed
-                )
-            });
+            let idx = lst
+                .pending
+                .iter()
+                .position(|sh| acceptable(s.sockets.get::<tcp::Socket>(*sh).state()));
             let Some(i) = idx else { return Err(EAGAIN) };
+            count_ready(lst, &s.sockets);
+            lst.ready_now -= 1;
             let sh = lst.pending.swap_remove(i);
             let sock = s.sockets.get::<tcp::Socket>(sh);
             let local: SocketAddr = sock.local_endpoint().ok_or(EAGAIN)?.into();
@@ -763,12 +784,9 @@ impl NetStack for KernelStack {
             let Some(Some(Entry::Listener(lst))) = s.entries.get(l as usize) else {
                 return false;
             };
-            lst.pending.iter().any(|sh| {
-                !matches!(
-                    s.sockets.get::<tcp::Socket>(*sh).state(),
-                    tcp::State::SynReceived | tcp::State::Listen | tcp::State::Closed
-                )
-            })
+            lst.pending
+                .iter()
+                .any(|sh| acceptable(s.sockets.get::<tcp::Socket>(*sh).state()))
         })
     }
 
@@ -848,8 +866,12 @@ impl NetStack for KernelStack {
     }
 
     fn generation(&self, h: Handle) -> u64 {
-        with(|s| match s.entries.get(h as usize) {
-            Some(Some(Entry::Listener(l))) => l.arrived,
+        with(|s| match s.entries.get_mut(h as usize) {
+            // Moves when a connection becomes acceptable (its handshake completed), not at its SYN.
+            Some(Some(Entry::Listener(l))) => {
+                count_ready(l, &s.sockets);
+                l.ready_events
+            }
             Some(Some(Entry::Tcp(m))) => {
                 let sock = s.sockets.get::<tcp::Socket>(m.sh);
                 let received = m.consumed + sock.recv_queue() as u64;
