@@ -604,7 +604,8 @@ fn ipv6_client_reaches_the_host_through_slirp() {
 // ---------------------------------------------------------------------------
 
 /// `--net tap:IF --ip ...`: a tap interface made for the test (root and /dev/net/tun needed; the
-/// test says so and skips otherwise), the host on 192.168.77.1, the guest server on .2.
+/// test says so and skips otherwise), the host on 192.168.77.1, the guest server on .2, which also
+/// answers the host's ping.
 #[test]
 fn tap_network_with_a_static_address() {
     let root = effective_uid() == 0;
@@ -643,6 +644,18 @@ fn tap_network_with_a_static_address() {
         "2",
     ]);
     vm.wait_for("listening", false, LIMIT);
+    // ICMP echo: smoltcp answers the host's ping.
+    let ping = Command::new("ping")
+        .args(["-c", "1", "-W", "5", "192.168.77.2"])
+        .output();
+    match ping {
+        Ok(out) => assert!(
+            out.status.success(),
+            "ping: {}",
+            String::from_utf8_lossy(&out.stdout)
+        ),
+        Err(_) => eprintln!("SKIPPED: the ping check needs ping (apt-get install iputils-ping)"),
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     for word in ["tap", "done"] {
         let c = loop {
@@ -757,7 +770,8 @@ fn published_udp_port() {
         // A datagram can be lost before the guest's device is up: send again until answered.
         loop {
             assert!(Instant::now() < deadline, "no answer to {word}");
-            sock.send_to(word.as_bytes(), ("127.0.0.1", port)).expect("send");
+            sock.send_to(word.as_bytes(), ("127.0.0.1", port))
+                .expect("send");
             if let Ok((n, _)) = sock.recv_from(&mut buf) {
                 assert_eq!(&buf[..n], word.to_uppercase().as_bytes());
                 break;
