@@ -782,3 +782,36 @@ fn published_udp_port() {
     out.expect_stdout("listening\nanswered 3\n");
     out.expect_code(0);
 }
+
+/// getaddrinfo through glibc's NSS in a dynamic program (Debian's python3): names from the guest's
+/// default /etc/hosts, the host name from /etc/hostname, and the DNS server of user networking in
+/// /etc/resolv.conf.
+#[test]
+fn getaddrinfo_reads_the_guest_files() {
+    if !Path::new("/usr/bin/python3").exists() {
+        eprintln!(
+            "SKIPPED: getaddrinfo_reads_the_guest_files needs python3 (apt-get install python3)"
+        );
+        return;
+    }
+    let script = "import socket\n\
+        names = lambda fam: sorted({a[4][0] for a in socket.getaddrinfo('localhost', 80, fam, socket.SOCK_STREAM)})\n\
+        print(names(socket.AF_INET), names(socket.AF_INET6))\n\
+        print(socket.getaddrinfo('ip6-loopback', 80, 0, socket.SOCK_STREAM)[0][4])\n\
+        print(socket.gethostname(), socket.gethostbyname(socket.gethostname()))\n\
+        print(open('/etc/resolv.conf').read().strip())\n";
+    let out = nutshell_timeout(
+        &[
+            OsStr::new("run"),
+            OsStr::new("/usr/bin/python3"),
+            OsStr::new("-c"),
+            OsStr::new(script),
+        ],
+        None,
+        LIMIT,
+    );
+    out.expect_stdout(
+        "['127.0.0.1'] ['::1']\n('::1', 80, 0, 0)\nnutshell 127.0.1.1\nnameserver 10.0.2.3\n",
+    );
+    out.expect_code(0);
+}
