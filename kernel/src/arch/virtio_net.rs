@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use virtio_drivers::device::net::VirtIONet;
+use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 
@@ -23,9 +23,22 @@ const RX_BUF: usize = 2048;
 /// The vector the device's interrupt raises.
 pub const NET_VECTOR: u8 = 0x25;
 
+/// The device's queues and the buffers lent to them, by descriptor token. Frames are sent without
+/// waiting for the device (a synchronous send waited for QEMU's I/O thread on every frame): a
+/// transmitted buffer is reclaimed once the device has used it.
+struct Queues {
+    raw: VirtIONetRaw<KernelHal, SomeTransport<'static>, QUEUE>,
+    /// Receive buffers the device holds, by token.
+    rx: Vec<Option<Vec<u8>>>,
+    /// Transmitted frames not yet used by the device, by token.
+    tx: Vec<Option<Vec<u8>>>,
+    /// The size of the virtio-net header in front of every frame.
+    hdr: usize,
+}
+
 /// A virtio-net device.
 pub struct NetDevice {
-    dev: VirtIONet<KernelHal, SomeTransport<'static>, QUEUE>,
+    q: Queues,
     /// A received frame that `discard_rx` looked at and kept, handed out first by `receive`.
     stash: Option<Vec<u8>>,
 }
@@ -103,28 +116,91 @@ fn probe_mmio(tokens: &[Vec<u8>]) -> Option<Found> {
 /// Start the device (its queues are large: call this on a roomy stack, not the boot stack).
 #[inline(never)]
 pub fn start(found: Found) -> Option<Box<NetDevice>> {
-    match VirtIONet::<KernelHal, _, QUEUE>::new(found.transport, RX_BUF) {
-        Ok(dev) => Some(Box::new(NetDevice { dev, stash: None })),
+    let fail = |e: virtio_drivers::Error| {
+        crate::log(&alloc::format!(
+            "nutshell: virtio-net at {}: {e:?}",
+            found.place
+        ));
+    };
+    let raw = match VirtIONetRaw::<KernelHal, _, QUEUE>::new(found.transport) {
+        Ok(raw) => raw,
         Err(e) => {
-            crate::log(&alloc::format!(
-                "nutshell: virtio-net at {}: {e:?}",
-                found.place
-            ));
-            None
+            fail(e);
+            return None;
         }
+    };
+    let mut probe = [0u8; 32];
+    let hdr = raw.fill_buffer_header(&mut probe).unwrap_or(12);
+    let mut q = Queues {
+        raw,
+        rx: (0..QUEUE).map(|_| None).collect(),
+        tx: (0..QUEUE).map(|_| None).collect(),
+        hdr,
+    };
+    for _ in 0..QUEUE {
+        if let Err(e) = q.lend_rx(alloc::vec![0u8; RX_BUF]) {
+            fail(e);
+            return None;
+        }
+    }
+    Some(Box::new(NetDevice { q, stash: None }))
+}
+
+impl Queues {
+    /// Give `buf` to the device to receive into.
+    fn lend_rx(&mut self, mut buf: Vec<u8>) -> Result<(), virtio_drivers::Error> {
+        // SAFETY: the buffer's heap block is kept in `self.rx` (moving the Vec does not move it) and
+        // not touched until the device hands the token back in `next_frame`.
+        let token = unsafe { self.raw.receive_begin(&mut buf)? };
+        self.rx[usize::from(token)] = Some(buf);
+        Ok(())
+    }
+
+    /// Take back the frames the device has sent.
+    fn reclaim_tx(&mut self) {
+        while let Some(token) = self.raw.poll_transmit() {
+            let Some(buf) = self.tx[usize::from(token)].take() else {
+                return;
+            };
+            // SAFETY: `buf` is the buffer passed to `transmit_begin` for this token.
+            let _ = unsafe { self.raw.transmit_complete(token, &buf) };
+        }
+    }
+
+    fn can_send(&mut self) -> bool {
+        self.reclaim_tx();
+        self.raw.can_send()
+    }
+
+    /// Send a frame of `len` bytes that `fill` writes.
+    fn send<R>(&mut self, len: usize, fill: impl FnOnce(&mut [u8]) -> R) -> R {
+        let mut buf = alloc::vec![0u8; self.hdr + len];
+        let _ = self.raw.fill_buffer_header(&mut buf);
+        let r = fill(&mut buf[self.hdr..]);
+        self.reclaim_tx();
+        // SAFETY: the buffer's heap block is kept in `self.tx` until `reclaim_tx` sees the device
+        // has used it; nothing writes it meanwhile.
+        match unsafe { self.raw.transmit_begin(&buf) } {
+            Ok(token) => self.tx[usize::from(token)] = Some(buf),
+            Err(e) => crate::log_at(
+                crate::LOG_DEBUG,
+                &alloc::format!("nutshell: virtio-net send: {e:?}"),
+            ),
+        }
+        r
     }
 }
 
 impl NetDevice {
     pub fn mac(&self) -> [u8; 6] {
-        self.dev.mac_address()
+        self.q.raw.mac_address()
     }
 
     /// Acknowledge the device's interrupt (it lowers its line). A shared level-triggered line that some
     /// other device keeps high would interrupt again after every EOI: after many interrupts in a row that
     /// were not this device's, the line is masked and the stack lives on polling alone.
     pub fn ack_interrupt(&mut self) {
-        if !self.dev.ack_interrupt().is_empty() {
+        if !self.q.raw.ack_interrupt().is_empty() {
             FOREIGN_IRQS.store(0, Ordering::Relaxed);
         } else if FOREIGN_IRQS.fetch_add(1, Ordering::Relaxed) == FOREIGN_IRQ_LIMIT {
             let gsi = ROUTED_GSI.load(Ordering::Relaxed);
@@ -138,18 +214,25 @@ impl NetDevice {
     }
 
     pub fn enable_interrupts(&mut self) {
-        self.dev.enable_interrupts();
+        self.q.raw.enable_interrupts();
     }
 
     /// The next received frame, copied out (its buffer goes straight back to the device).
     fn next_frame(&mut self) -> Option<Vec<u8>> {
-        if !self.dev.can_recv() {
-            return None;
+        let token = self.q.raw.poll_receive()?;
+        let mut buf = self.q.rx[usize::from(token)].take()?;
+        // SAFETY: `buf` is the buffer lent for this token in `lend_rx`.
+        let done = unsafe { self.q.raw.receive_complete(token, &mut buf) };
+        let frame = done
+            .ok()
+            .and_then(|(hdr, len)| buf.get(hdr..hdr + len).map(<[u8]>::to_vec));
+        if let Err(e) = self.q.lend_rx(buf) {
+            crate::log_at(
+                crate::LOG_DEBUG,
+                &alloc::format!("nutshell: virtio-net receive: {e:?}"),
+            );
         }
-        let buf = self.dev.receive().ok()?;
-        let frame = buf.packet().to_vec();
-        let _ = self.dev.recycle_rx_buffer(buf);
-        Some(frame)
+        frame
     }
 
     /// Drop received frames while `unwanted` says so; the first wanted one is kept for `receive`.
@@ -203,7 +286,7 @@ pub fn route_irq(gsi: u32) {
 pub struct RxToken(Vec<u8>);
 
 /// Room to send one frame.
-pub struct TxToken<'a>(&'a mut VirtIONet<KernelHal, SomeTransport<'static>, QUEUE>);
+pub struct TxToken<'a>(&'a mut Queues);
 
 impl phy::RxToken for RxToken {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -213,15 +296,7 @@ impl phy::RxToken for RxToken {
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut tx = self.0.new_tx_buffer(len);
-        let r = f(tx.packet_mut());
-        if let Err(e) = self.0.send(tx) {
-            crate::log_at(
-                crate::LOG_DEBUG,
-                &alloc::format!("nutshell: virtio-net send: {e:?}"),
-            );
-        }
-        r
+        self.0.send(len, f)
     }
 }
 
@@ -234,12 +309,12 @@ impl Device for NetDevice {
             Some(f) => f,
             None => self.next_frame()?,
         };
-        Some((RxToken(frame), TxToken(&mut self.dev)))
+        Some((RxToken(frame), TxToken(&mut self.q)))
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<TxToken<'_>> {
-        if self.dev.can_send() {
-            Some(TxToken(&mut self.dev))
+        if self.q.can_send() {
+            Some(TxToken(&mut self.q))
         } else {
             None
         }
