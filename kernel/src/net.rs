@@ -68,6 +68,8 @@ struct TcpMeta {
     /// totals received and acknowledged: the generation edge-triggered epoll compares).
     consumed: u64,
     queued: u64,
+    /// TCP_CORK: sends queue without running the stack; the uncork sends.
+    corked: bool,
 }
 
 struct Listener {
@@ -771,6 +773,7 @@ impl NetStack for KernelStack {
                 timed_out: false,
                 consumed: 0,
                 queued: 0,
+                corked: false,
             };
             observe(&mut m, sock);
             let h = s.add(Entry::Tcp(m));
@@ -809,6 +812,7 @@ impl NetStack for KernelStack {
                 timed_out: false,
                 consumed: 0,
                 queued: 0,
+                corked: false,
             }));
             s.poll();
             Ok(h)
@@ -894,7 +898,10 @@ impl NetStack for KernelStack {
         let mut r = Err(EAGAIN);
         for _ in 0..2 {
             r = with(|s| {
-                s.poll();
+                let corked = s.tcp(h).is_some_and(|(m, _)| m.corked);
+                if !corked {
+                    s.poll();
+                }
                 let (m, sock) = s.tcp(h).ok_or(EBADF)?;
                 observe(m, sock);
                 if !sock.may_send() {
@@ -914,7 +921,10 @@ impl NetStack for KernelStack {
                     }
                     Err(_) => Err(EPIPE),
                 };
-                s.poll();
+                // A full buffer must go out even when corked, or the send would wait for ever.
+                if !corked || r == Err(EAGAIN) {
+                    s.poll();
+                }
                 r
             });
             if r != Err(EAGAIN) {
@@ -975,6 +985,16 @@ impl NetStack for KernelStack {
                 sock.set_nagle_enabled(!on);
             }
         })
+    }
+
+    fn tcp_set_cork(&self, h: Handle, on: bool) {
+        let uncorked = with(|s| match s.tcp(h) {
+            Some((m, _)) => core::mem::replace(&mut m.corked, on) && !on,
+            None => false,
+        });
+        if uncorked {
+            poll();
+        }
     }
 
     fn tcp_set_keepalive(&self, h: Handle, interval_ms: Option<u64>) {

@@ -448,6 +448,12 @@ impl InetSocket {
     fn apply_tcp_opts(&self, stack: &dyn NetStack, h: Handle) {
         let o = self.opts.lock();
         stack.tcp_set_nodelay(h, o.nodelay);
+        let cork = o
+            .other
+            .get(&(IPPROTO_TCP, TCP_CORK))
+            .and_then(|v| v.get(..4))
+            .is_some_and(|b| b != [0, 0, 0, 0]);
+        stack.tcp_set_cork(h, cork);
         let idle = o
             .other
             .get(&(IPPROTO_TCP, TCP_KEEPIDLE))

@@ -68,6 +68,9 @@ pub trait NetStack: Send + Sync {
     /// Send FIN after the queued data.
     fn tcp_shutdown(&self, h: Handle);
     fn tcp_set_nodelay(&self, h: Handle, on: bool);
+    /// TCP_CORK: while on, queued data waits (for more, or for the cork to come off) instead of
+    /// being sent at once.
+    fn tcp_set_cork(&self, _h: Handle, _on: bool) {}
     /// Keep-alive probes every `interval_ms` (None: off).
     fn tcp_set_keepalive(&self, h: Handle, interval_ms: Option<u64>);
     /// The program closed the socket: finish gracefully in the background, or reset with `abort`.

@@ -673,6 +673,8 @@ struct FakeState {
     closed: Vec<(Handle, bool)>,
     listens: Vec<SocketAddr>,
     pending: Vec<(Handle, SocketAddr, SocketAddr)>,
+    /// TCP_CORK as last set, by handle.
+    corks: Vec<(Handle, bool)>,
 }
 
 #[derive(Default)]
@@ -744,6 +746,11 @@ impl NetStack for FakeStack {
     }
     fn tcp_shutdown(&self, _h: Handle) {}
     fn tcp_set_nodelay(&self, _h: Handle, _on: bool) {}
+    fn tcp_set_cork(&self, h: Handle, on: bool) {
+        let mut s = self.s.lock().unwrap();
+        s.corks.retain(|c| c.0 != h);
+        s.corks.push((h, on));
+    }
     fn tcp_set_keepalive(&self, _h: Handle, _ms: Option<u64>) {}
     fn tcp_close(&self, h: Handle, abort: bool) {
         self.s.lock().unwrap().closed.push((h, abort));
@@ -1011,4 +1018,22 @@ fn edge_triggered_datagrams_each_arrival_is_an_edge() {
         assert_eq!(t.sendto(s, b"three", &to), 5);
         assert_eq!(epoll_now(&mut t, ep), 1, "unix {unix}: one after EAGAIN");
     }
+}
+
+/// TCP_CORK reaches the stack (nginx corks a response's header and body into one segment), and
+/// reads back as set.
+#[test]
+fn tcp_cork_reaches_the_stack() {
+    let (mut t, f) = with_fake();
+    let c = t.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    assert_eq!(t.connect(c, &sin([10, 0, 2, 2], 80)), e(EINPROGRESS));
+    f.s.lock().unwrap().tcp[0].0 = TcpPhase::Established;
+    assert_eq!(t.poll(c) & POLLOUT, POLLOUT);
+    assert_eq!(t.setint(c, IPPROTO_TCP, TCP_CORK, 1), 0);
+    assert_eq!(f.s.lock().unwrap().corks, vec![(0, true)]);
+    assert_eq!(t.getint(c, IPPROTO_TCP, TCP_CORK), 1);
+    assert_eq!(t.write(c, b"head"), 4);
+    assert_eq!(t.setint(c, IPPROTO_TCP, TCP_CORK, 0), 0);
+    assert_eq!(f.s.lock().unwrap().corks, vec![(0, false)]);
+    assert_eq!(t.getint(c, IPPROTO_TCP, TCP_CORK), 0);
 }
