@@ -389,9 +389,14 @@ impl Inner {
         if self.dhcp_update() {
             changed = true;
         }
-        if self.iface.poll_egress(t, &mut *self.dev, &mut self.sockets)
-            == PollResult::SocketStateChanged
-        {
+        // Each egress pass sends at most one segment per socket: go on while something was sent
+        // (bounded by the transmit queue), or a bulk sender would move one segment per event.
+        for _ in 0..256 {
+            if self.iface.poll_egress(t, &mut *self.dev, &mut self.sockets)
+                != PollResult::SocketStateChanged
+            {
+                break;
+            }
             changed = true;
         }
         if self.maintain() {
