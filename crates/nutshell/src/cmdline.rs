@@ -33,6 +33,8 @@ pub struct KernelCmdline<'a> {
     /// `net=...`: the network configuration (`none`, `dhcp`, `IP/PREFIX[,GATEWAY]`); the kernel's
     /// default (QEMU user networking's addresses) when absent.
     pub net: Option<&'a str>,
+    /// `net6=...`: the IPv6 configuration, when the kernel's default does not apply.
+    pub net6: Option<&'a str>,
     /// `env=K=V`, in order.
     pub env: &'a [EnvVar],
     /// `argv0=STRING`: the program's argv[0] (PROGRAM as the user typed it).
@@ -78,6 +80,9 @@ impl KernelCmdline<'_> {
         }
         if let Some(net) = self.net {
             tokens.push(format!("net={net}").into_bytes());
+        }
+        if let Some(net6) = self.net6 {
+            tokens.push(format!("net6={net6}").into_bytes());
         }
         for var in self.env {
             tokens.push(format!("env={}={}", var.key, var.value).into_bytes());
@@ -233,6 +238,7 @@ mod tests {
             workdir: Some("/srv/my app"),
             volumes: vec!["v0:/data".into(), "v1:/in put:ro".into()],
             net: Some("dhcp"),
+            net6: None,
             env: &env,
             argv0: b"./my prog",
             path: b"/my prog",

@@ -433,6 +433,8 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
             })
             .collect(),
         net: net_option.as_deref(),
+        // With --ip on user networking the kernel's IPv6 default (slirp's) is not implied: keep it.
+        net6: (args.net == NetMode::User && args.ip.is_some()).then_some("fec0::15/64,fec0::2"),
         env: &env,
         argv0: args.program().as_bytes(),
         path: &prepared.guest_path,
