@@ -613,6 +613,10 @@ fn tap_network_with_a_static_address() {
         eprintln!("SKIPPED: tap_network_with_a_static_address needs root and /dev/net/tun");
         return;
     }
+    if Command::new("ip").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tap_network_with_a_static_address needs ip (apt-get install iproute2)");
+        return;
+    }
     let name = format!("nst{}", std::process::id() % 100_000);
     let ip = |args: &[&str]| {
         let st = Command::new("ip")
