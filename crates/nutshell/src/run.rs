@@ -849,7 +849,7 @@ fn relay_stdin(mut stdin: Box<dyn Read + Send>, sink: &Mutex<UnixStream>) {
 /// the virtio-serial port and on the port from then on (COM1 again only when the port cannot be
 /// used, e.g. for a panic inside its driver), so COM1 is always read first. `on_marker` runs with
 /// the socket the first marker arrived on (where the kernel reads input). Returns the decoder of
-/// that socket (else COM1's), for diagnostics.
+/// that socket (else of the first socket the kernel printed on), for diagnostics.
 fn relay_console(
     consoles: &[&UnixStream],
     vm: &Vm,
@@ -917,6 +917,13 @@ fn relay_console(
             vm.kill();
             break;
         }
+    }
+    if on_marker.is_some() {
+        // No marker anywhere: the socket the kernel printed on, for the diagnostics.
+        primary = decoders
+            .iter()
+            .position(|d| !d.preamble().is_empty())
+            .unwrap_or(0);
     }
     Ok(decoders.swap_remove(primary))
 }
