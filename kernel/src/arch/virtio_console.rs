@@ -10,7 +10,6 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
@@ -229,7 +228,6 @@ impl VirtioConsole {
         if self.irq >= 24 {
             return;
         }
-        CONSOLE_GSI.store(self.irq, Ordering::Relaxed);
         let entry = 0x10 + 2 * self.irq;
         ioapic_write(entry + 1, 0);
         ioapic_write(
@@ -238,9 +236,6 @@ impl VirtioConsole {
         );
     }
 }
-
-/// The I/O APIC input of the console's interrupt (another device on it must poll the console too).
-pub static CONSOLE_GSI: AtomicU32 = AtomicU32::new(u32::MAX);
 
 const IOAPIC_BASE: u64 = 0xfec0_0000;
 
