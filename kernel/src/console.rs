@@ -1,9 +1,38 @@
-//! The console on COM1, in the plain or the framed protocol of docs/PROTOCOL.md.
+//! The console, in the plain or the framed protocol of docs/PROTOCOL.md: on COM1, or on a
+//! virtio-serial port once `start_virtio` has found one (COM1 stays the fallback: output before the
+//! device is up, and whatever the kernel has to say while the device is busy, such as a panic inside
+//! the device's code).
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Mutex;
 
 use crate::arch::serial;
+use crate::arch::virtio_console::{self, VirtioConsole};
+
+/// The virtio-serial console, once started.
+static VCON: Mutex<Option<Box<VirtioConsole>>> = Mutex::new(None);
+/// Whether COM1 has had the framed protocol's marker.
+static UART_MARKER: AtomicBool = AtomicBool::new(false);
+const MARKER: &[u8] = b"\0NUTSHL\n";
+
+/// Find a virtio-serial device among the command line's virtio-mmio tokens or on PCI and move the
+/// console to it.
+pub fn start_virtio(cmdline: &[u8]) {
+    let cmd = kernel_core::cmdline::Cmdline::parse(cmdline);
+    let Some(dev) = virtio_console::start(&cmd.devices) else {
+        return;
+    };
+    dev.route_irq();
+    let framed = CONSOLE.lock().framed;
+    let mut g = VCON.lock();
+    let dev = g.insert(dev);
+    if framed {
+        dev.write(MARKER);
+        dev.flush();
+    }
+}
 
 /// Channels of the framed protocol.
 #[derive(Clone, Copy)]
@@ -45,10 +74,14 @@ static CONSOLE: Mutex<Console> = Mutex::new(Console {
 /// Counts arrivals of input (and signals): waiting threads compare it to know when to look again.
 pub static INPUT_EVENTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-/// The interrupt handler of COM1: take what arrived.
-pub fn on_interrupt() {
-    if let Some(mut c) = CONSOLE.try_lock() {
-        poll_input(&mut c);
+/// The interrupt handler of COM1 and of the virtio-serial device: take what arrived. Returns whether
+/// the virtio-serial device had raised an interrupt.
+pub fn on_interrupt() -> bool {
+    match CONSOLE.try_lock() {
+        Some(mut c) => poll_input(&mut c),
+        None => VCON
+            .try_lock()
+            .is_some_and(|mut g| g.as_mut().is_some_and(|d| d.ack_interrupt())),
     }
 }
 
@@ -69,39 +102,104 @@ static PENDING_SIGNALS: core::sync::atomic::AtomicU64 = core::sync::atomic::Atom
 /// Switch to the framed protocol and send the start marker.
 pub fn set_framed() {
     CONSOLE.lock().framed = true;
-    serial::write(b"\0NUTSHL\n");
+    if let Some(mut g) = VCON.try_lock() {
+        if let Some(d) = g.as_mut() {
+            d.write(MARKER);
+            d.flush();
+            return;
+        }
+    }
+    UART_MARKER.store(true, Ordering::Relaxed);
+    serial::write(MARKER);
 }
 
-/// Send bytes on a channel.
+/// Where console bytes go.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+struct Uart;
+
+impl Sink for Uart {
+    fn put(&mut self, bytes: &[u8]) {
+        serial::write(bytes);
+    }
+}
+
+impl Sink for VirtioConsole {
+    fn put(&mut self, bytes: &[u8]) {
+        self.write(bytes);
+    }
+}
+
+/// Send bytes on a channel: through the virtio-serial port (all of a call in as few buffers as
+/// possible) when it is up and free, else through COM1.
 pub fn write(ch: Channel, data: &[u8]) {
     let framed = CONSOLE.lock().framed;
+    if let Some(mut g) = VCON.try_lock() {
+        if let Some(d) = g.as_mut() {
+            encode(&mut **d, framed, ch, data);
+            d.flush();
+            return;
+        }
+    }
+    if framed && !UART_MARKER.swap(true, Ordering::Relaxed) {
+        serial::write(MARKER);
+    }
+    encode(&mut Uart, framed, ch, data);
+}
+
+fn encode(sink: &mut dyn Sink, framed: bool, ch: Channel, data: &[u8]) {
     if !framed {
         match ch {
-            Channel::Stdout | Channel::Stderr => serial::write(data),
+            Channel::Stdout | Channel::Stderr => sink.put(data),
             Channel::Log | Channel::Trace => {
-                serial::write(data);
-                serial::write(b"\n");
+                sink.put(data);
+                sink.put(b"\n");
             }
             Channel::Exit => {}
         }
         return;
     }
-    if data.is_empty() {
-        return;
-    }
     for chunk in data.chunks(4096) {
         let len = chunk.len() as u16;
-        serial::write(&[ch as u8, len as u8, (len >> 8) as u8]);
-        serial::write(chunk);
+        sink.put(&[ch as u8, len as u8, (len >> 8) as u8]);
+        sink.put(chunk);
     }
 }
 
-/// Pull waiting bytes from the UART into the input buffer, decoding the framed escapes
-/// (`FF FF` byte FF, `FF 01` end of file, `FF 02 N` signal N).
-fn poll_input(c: &mut Console) {
+/// Pull waiting bytes from the UART and the virtio-serial port into the input buffer, decoding the
+/// framed escapes (`FF FF` byte FF, `FF 01` end of file, `FF 02 N` signal N). Returns whether the
+/// virtio-serial device had raised an interrupt.
+fn poll_input(c: &mut Console) -> bool {
     let mut any = false;
     while let Some(b) = serial::try_read() {
         any = true;
+        decode(c, b);
+    }
+    let mut irq = false;
+    if let Some(mut g) = VCON.try_lock() {
+        if let Some(d) = g.as_mut() {
+            irq = d.ack_interrupt();
+            d.take_input(|bytes| {
+                any |= !bytes.is_empty();
+                for &b in bytes {
+                    decode(c, b);
+                }
+            });
+        }
+    }
+    if any {
+        INPUT_EVENTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+    if c.signals != 0 {
+        PENDING_SIGNALS.store(1, core::sync::atomic::Ordering::Relaxed);
+    }
+    irq
+}
+
+fn decode(c: &mut Console, b: u8) {
+    {
         if c.framed {
             match c.escape {
                 Escape::Started => {
@@ -130,12 +228,6 @@ fn poll_input(c: &mut Console) {
         } else {
             c.input.push_back(if b == b'\r' { b'\n' } else { b });
         }
-    }
-    if any {
-        INPUT_EVENTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-    }
-    if c.signals != 0 {
-        PENDING_SIGNALS.store(1, core::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -111,6 +111,7 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
     arch::apic::init(platform::tsc_per_us());
     arch::apic::route_serial_irq();
     arch::serial::enable_rx_interrupt();
+    console::start_virtio(&boot.cmdline);
     net::init(&boot.cmdline);
     exec::start(boot, &cpu)
 }
@@ -137,15 +138,28 @@ fn handle_trap(frame: &mut TrapFrame) {
         return_to_user(frame);
     } else if frame.vector >= 32 {
         // The wake-up timer, the console, or a stray interrupt while the kernel idles.
-        if frame.vector == u64::from(arch::apic::SERIAL_VECTOR) {
-            console::on_interrupt();
-        }
-        if frame.vector == u64::from(arch::virtio_net::NET_VECTOR) {
-            net::on_interrupt();
-        }
+        device_interrupt(frame.vector);
         arch::apic::eoi();
     } else {
         kernel_exception(frame);
+    }
+}
+
+/// The devices' interrupts: COM1, virtio-serial, virtio-net. virtio-net's PCI line may be the
+/// virtio-serial device's too (routed to `NET_VECTOR`, which is programmed last): its handler polls
+/// the console as well, and an interrupt the console claims is not counted as foreign to the network.
+fn device_interrupt(v: u64) {
+    if v == u64::from(arch::apic::SERIAL_VECTOR)
+        || v == u64::from(arch::virtio_console::CONSOLE_VECTOR)
+    {
+        console::on_interrupt();
+    }
+    if v == u64::from(arch::virtio_net::NET_VECTOR) {
+        let console = console::on_interrupt();
+        net::on_interrupt();
+        if console {
+            arch::virtio_net::not_foreign();
+        }
     }
 }
 
@@ -494,12 +508,7 @@ fn user_exception(frame: &mut TrapFrame) {
             format!("segmentation fault: general protection (rip {rip:#x})"),
         ),
         v if v >= 32 => {
-            if v == u64::from(arch::apic::SERIAL_VECTOR) {
-                console::on_interrupt();
-            }
-            if v == u64::from(arch::virtio_net::NET_VECTOR) {
-                net::on_interrupt();
-            }
+            device_interrupt(v);
             arch::apic::eoi();
             if v == u64::from(arch::apic::TIMER_VECTOR) {
                 // The time slice ended: let another thread run.

@@ -5,6 +5,8 @@
 //! reboot (a triple fault stops QEMU), `isa-debug-exit` on port 0xf4 for the exit status, the
 //! kernel booted through PVH with `-kernel`, the program as `-initrd`, and COM1 on a socket
 //! whose other end nutshell holds (`-chardev socket,fd=N`: no path, no listening, no race).
+//! `nutshell run` adds a virtio-serial device whose port 1 is on a second socket: the kernel moves
+//! the console there once the device is up (microvm then always has `acpi=off`).
 //!
 //! Options: `--volume` adds one `-fsdev local` + `-device virtio-9p-device` pair per shared
 //! directory, tagged `v0`, `v1`... (microvm only, with `acpi=off` so that QEMU appends the
@@ -83,6 +85,9 @@ pub struct VmConfig<'a> {
     pub cmdline: &'a [u8],
     /// The inherited socket for COM1.
     pub console_fd: RawFd,
+    /// The inherited socket for the virtio-serial console (port 1 of a `virtio-serial-device` or
+    /// `virtio-serial-pci`), which the kernel moves the console to once it has started it.
+    pub vconsole_fd: Option<RawFd>,
     /// `--gdb`: the port of QEMU's gdb server; the VM starts paused.
     pub gdb_port: Option<u16>,
     /// `--volume`: host directories shared through virtio-9p, in order (tags `v0`, `v1`...).
@@ -122,7 +127,9 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     match vm.machine {
         // With ACPI off, QEMU describes the virtio-mmio devices on the kernel command line.
-        Machine::Microvm if !vm.volumes.is_empty() || *vm.net != NetMode::None => {
+        Machine::Microvm
+            if !vm.volumes.is_empty() || *vm.net != NetMode::None || vm.vconsole_fd.is_some() =>
+        {
             push(&["-M", "microvm,acpi=off"])
         }
         Machine::Microvm => push(&["-M", "microvm"]),
@@ -150,6 +157,21 @@ pub fn args(vm: &VmConfig<'_>) -> Vec<OsString> {
         "-serial",
         "chardev:con",
     ]);
+    if let Some(fd) = vm.vconsole_fd {
+        push(&[
+            "-chardev",
+            &format!("socket,id=vcon,fd={fd}"),
+            "-device",
+            match vm.machine {
+                Machine::Microvm => "virtio-serial-device",
+                Machine::Pc => "virtio-serial-pci",
+            },
+            // Port 1, a virtserialport: QEMU holds its output while the socket is full (a
+            // virtconsole, port 0, would drop it).
+            "-device",
+            "virtserialport,chardev=vcon,nr=1",
+        ]);
+    }
     for dir in vm.volumes {
         let mut fsdev = OsString::from(format!("local,id={},path=", dir.tag));
         fsdev.push(option_value(dir.path));
@@ -237,6 +259,7 @@ mod tests {
             initrd: Path::new("/t/initrd,with,commas"),
             cmdline: b"'console=framed' -- '/a b'",
             console_fd: 7,
+            vconsole_fd: None,
             gdb_port: None,
             volumes: &[],
             net: &NetMode::None,
@@ -254,6 +277,37 @@ mod tests {
              -display none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
              -chardev socket,id=con,fd=7 -serial chardev:con -kernel /t/kernel \
              -initrd /t/initrd,with,commas -append 'console=framed' -- '/a b'"
+        );
+    }
+
+    #[test]
+    fn virtio_console() {
+        let mut vm = config(Machine::Microvm);
+        vm.vconsole_fd = Some(8);
+        let text: Vec<String> = args(&vm)
+            .iter()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        let text = text.join(" ");
+        assert!(text.starts_with("-M microvm,acpi=off "), "{text}");
+        assert!(
+            text.contains(
+                " -chardev socket,id=con,fd=7 -serial chardev:con \
+                 -chardev socket,id=vcon,fd=8 -device virtio-serial-device \
+                 -device virtserialport,chardev=vcon,nr=1 -kernel "
+            ),
+            "{text}"
+        );
+        let mut vm = config(Machine::Pc);
+        vm.vconsole_fd = Some(8);
+        let text: Vec<String> = args(&vm)
+            .iter()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        assert!(
+            text.join(" ")
+                .contains(" -device virtio-serial-pci -device virtserialport,chardev=vcon,nr=1 "),
+            "{text:?}"
         );
     }
 

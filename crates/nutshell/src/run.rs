@@ -453,6 +453,7 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
     };
 
     let (console, guest_end) = UnixStream::pair().map_err(RunError::Console)?;
+    let (vconsole, vguest_end) = UnixStream::pair().map_err(RunError::Console)?;
     let mut qemu_args = qemu::args(&VmConfig {
         machine: args.machine,
         accel,
@@ -461,6 +462,7 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
         initrd: &prepared.initrd,
         cmdline: &cmdline,
         console_fd: guest_end.as_raw_fd(),
+        vconsole_fd: Some(vguest_end.as_raw_fd()),
         gdb_port,
         volumes: &volumes,
         net: &args.net,
@@ -476,8 +478,10 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
         return Ok(128 + signal as u8);
     }
 
-    let (child, qemu_output) = spawn_qemu(&qemu_path, &qemu_args, &guest_end)?;
-    drop(guest_end); // QEMU has it; the socket reads EOF when QEMU exits.
+    let (child, qemu_output) = spawn_qemu(&qemu_path, &qemu_args, [&guest_end, &vguest_end])?;
+    // QEMU has them; the sockets read EOF when QEMU exits.
+    drop(guest_end);
+    drop(vguest_end);
     if let Some(p) = proxies.as_mut() {
         p.start();
     }
@@ -489,12 +493,11 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
         return Ok(128 + signal as u8);
     }
 
-    let writer = Arc::new(Mutex::new(console.try_clone().map_err(RunError::Console)?));
-    let (stdin_go, stdin_wait) = mpsc::channel::<()>();
-    let stdin_sink = Arc::clone(&writer);
+    // Input goes where the kernel sent its marker (the virtio-serial port, or COM1 without it).
+    let (stdin_go, stdin_wait) = mpsc::channel::<Arc<Mutex<UnixStream>>>();
     thread::spawn(move || {
         // Bytes sent before the marker could be lost when the kernel sets up the UART.
-        if stdin_wait.recv().is_ok() {
+        if let Ok(stdin_sink) = stdin_wait.recv() {
             if debug {
                 // gdb has the terminal: the program's stdin is empty.
                 let _ = lock(&stdin_sink).write_all(&STDIN_EOF);
@@ -503,10 +506,9 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
             }
         }
     });
-    let (signals_go, signals_wait) = mpsc::channel::<()>();
-    let signal_sink = Arc::clone(&writer);
+    let (signals_go, signals_wait) = mpsc::channel::<Arc<Mutex<UnixStream>>>();
     thread::spawn(move || {
-        if signals_wait.recv().is_ok() {
+        if let Ok(signal_sink) = signals_wait.recv() {
             for signal in forwarded {
                 if lock(&signal_sink).write_all(&signal_input(signal)).is_err() {
                     return; // QEMU is gone
@@ -553,12 +555,15 @@ fn session(args: &RunArgs, kernel_image: &[u8], host: Host, debug: bool) -> Resu
 
     // Once the kernel speaks, QEMU has long read the kernel image and the initrd: remove them
     // then, so that even a `kill -9` of nutshell leaves nothing behind.
-    let on_marker = move || {
-        let _ = stdin_go.send(());
-        let _ = signals_go.send(());
+    let on_marker = move |sink: &UnixStream| {
+        if let Ok(sink) = sink.try_clone() {
+            let sink = Arc::new(Mutex::new(sink));
+            let _ = stdin_go.send(Arc::clone(&sink));
+            let _ = signals_go.send(sink);
+        }
         drop(tmp);
     };
-    let relayed = relay_console(&console, &vm, &mut out, exit_grace, on_marker);
+    let relayed = relay_console(&[&console, &vconsole], &vm, &mut out, exit_grace, on_marker);
     if relayed.is_err() {
         vm.kill();
     }
@@ -755,16 +760,16 @@ fn write_initrd(path: &Path, program: &program::Program) -> Result<(), CpioError
 }
 
 /// Start QEMU in its own process group (so a terminal's Ctrl-C reaches only nutshell, which
-/// forwards it), with `guest_end` inherited, stdin from /dev/null and stdout + stderr
+/// forwards it), with `guest_ends` inherited, stdin from /dev/null and stdout + stderr
 /// collected by a thread.
 fn spawn_qemu(
     qemu_path: &Path,
     args: &[OsString],
-    guest_end: &UnixStream,
+    guest_ends: [&UnixStream; 2],
 ) -> Result<(Child, JoinHandle<Vec<u8>>), RunError> {
     let (output_reader, output_writer) = io::pipe().map_err(RunError::Spawn)?;
     let output_writer2 = output_writer.try_clone().map_err(RunError::Spawn)?;
-    let fd = guest_end.as_raw_fd();
+    let fds = guest_ends.map(|s| s.as_raw_fd());
     let mut command = Command::new(qemu_path);
     command
         .args(args)
@@ -778,8 +783,10 @@ fn spawn_qemu(
     // the socket; PR_SET_PDEATHSIG stops QEMU if nutshell dies without cleaning up.
     unsafe {
         command.pre_exec(move || {
-            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                return Err(io::Error::last_os_error());
+            for fd in fds {
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
                 return Err(io::Error::last_os_error());
@@ -838,57 +845,89 @@ fn relay_stdin(mut stdin: Box<dyn Read + Send>, sink: &Mutex<UnixStream>) {
     let _ = lock(sink).write_all(&STDIN_EOF);
 }
 
-/// Guest console → `out` until QEMU closes the socket (or, after the exit record, until
-/// `grace` passes; or until stdout fails); `on_marker` runs when the marker arrives. Returns
-/// the decoder, for diagnostics.
+/// Guest console → `out` until QEMU closes the sockets (or, after the exit record, until
+/// `grace` passes without a byte; or until stdout fails). `consoles` are COM1 and the
+/// virtio-serial port, each with its own decoder: the kernel writes on COM1 until it has started
+/// the virtio-serial port and on the port from then on (COM1 again only when the port cannot be
+/// used, e.g. for a panic inside its driver), so COM1 is always read first. `on_marker` runs with
+/// the socket the first marker arrived on (where the kernel reads input). Returns the decoder of
+/// that socket (else of the first socket the kernel printed on), for diagnostics.
 fn relay_console(
-    mut console: &UnixStream,
+    consoles: &[&UnixStream],
     vm: &Vm,
     out: &mut Output,
     grace: Duration,
-    on_marker: impl FnOnce(),
+    on_marker: impl FnOnce(&UnixStream),
 ) -> Result<Decoder, RunError> {
     let mut on_marker = Some(on_marker);
-    let mut decoder = Decoder::new();
+    let mut decoders: Vec<Decoder> = consoles.iter().map(|_| Decoder::new()).collect();
+    let mut open: Vec<bool> = consoles.iter().map(|_| true).collect();
+    let mut primary = 0;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut grace_started = false;
-    loop {
-        match console.read(&mut buf) {
-            // QEMU closed its end; ECONNRESET means it left stdin bytes unread (data sent
-            // before the close is still delivered first).
-            Ok(0) => break,
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
-            Ok(n) => decoder.feed(&buf[..n], &mut |event| out.event(event)),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if grace_started
-                    && matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-            {
-                vm.kill(); // the kernel reported its status but QEMU did not stop
-                break;
+    while open.iter().any(|o| *o) {
+        let mut fds: Vec<libc::pollfd> = consoles
+            .iter()
+            .zip(&open)
+            .map(|(c, o)| libc::pollfd {
+                fd: if *o { c.as_raw_fd() } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let timeout = match out.exit {
+            Some(_) => i32::try_from(grace.as_millis()).unwrap_or(i32::MAX),
+            None => -1,
+        };
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structures for the call's duration.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if ready < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
             }
-            Err(e) => return Err(RunError::Console(e)),
+            return Err(RunError::Console(e));
         }
-        if decoder.synced() {
-            if let Some(on_marker) = on_marker.take() {
-                on_marker();
+        if ready == 0 {
+            vm.kill(); // the kernel reported its status but QEMU did not stop
+            break;
+        }
+        for (i, mut console) in consoles.iter().copied().enumerate() {
+            if fds[i].revents == 0 {
+                continue;
+            }
+            match console.read(&mut buf) {
+                // QEMU closed its end; ECONNRESET means it left stdin bytes unread (data sent
+                // before the close is still delivered first).
+                Ok(0) => open[i] = false,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => open[i] = false,
+                Ok(n) => decoders[i].feed(&buf[..n], &mut |event| out.event(event)),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                    ) => {}
+                Err(e) => return Err(RunError::Console(e)),
+            }
+            if decoders[i].synced() {
+                if let Some(on_marker) = on_marker.take() {
+                    primary = i;
+                    on_marker(console);
+                }
             }
         }
         if out.stdout_error.is_some() {
             vm.kill();
             break;
         }
-        if out.exit.is_some() && !grace_started {
-            grace_started = true;
-            console
-                .set_read_timeout(Some(grace))
-                .map_err(RunError::Console)?;
-        }
     }
-    Ok(decoder)
+    if on_marker.is_some() {
+        // No marker anywhere: the socket the kernel printed on, for the diagnostics.
+        primary = decoders
+            .iter()
+            .position(|d| !d.preamble().is_empty())
+            .unwrap_or(0);
+    }
+    Ok(decoders.swap_remove(primary))
 }
 
 /// Where console events and nutshell's messages go: the program's stdout and stderr, the

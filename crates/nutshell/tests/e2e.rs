@@ -355,6 +355,29 @@ fn cat_piped_stdin() {
         .expect_stderr("");
 }
 
+/// A few MiB in through stdin and back out through stdout, compared byte for byte (the console's
+/// virtio-serial port both ways), with the bytes the protocol escapes; on both machines.
+#[test]
+fn copy_stdin_to_stdout() {
+    let mut data = vec![0xFF, 0x01, 0xFF, 0x02, 0x02, 0x00, 0x04, 0x03];
+    data.extend(pseudo_random_bytes(4 << 20, "copy"));
+    data.extend([0xFF; 70_000]);
+    data.extend([0xFF, 0x01]);
+    let copy = guest("copy");
+    for machine in ["microvm", "pc"] {
+        let mut cmd = std::process::Command::new(nutshell_bin());
+        cmd.args(["run", "--machine", machine]).arg(&copy);
+        let out = run_with_timeout(cmd, Some(&data), 2 * TIMEOUT);
+        out.expect_code(0).expect_stderr("");
+        assert!(
+            out.stdout == data,
+            "{machine}: stdout differs from stdin: {} bytes out, {} in",
+            out.stdout.len(),
+            data.len()
+        );
+    }
+}
+
 #[test]
 fn cat_small_stdin() {
     // The first bytes must not be lost while the VM boots.

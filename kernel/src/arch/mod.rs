@@ -15,4 +15,5 @@ pub mod trap;
 // Wired up by the filesystem work (volumes); unused until then.
 #[allow(dead_code)]
 pub mod virtio;
+pub mod virtio_console;
 pub mod virtio_net;

@@ -81,6 +81,30 @@ pub fn parse_slot(token: &[u8]) -> Option<MmioSlot> {
     Some(MmioSlot { addr, size })
 }
 
+/// The virtio device ID in a virtio-mmio slot (0: none), read from its registers without building a
+/// transport: dropping a transport resets its device, so probes must not build one for a device that
+/// another driver owns.
+pub fn mmio_device_id(addr: u64, size: u64) -> u32 {
+    // The physical map covers the first 4 GiB, where microvm places its virtio-mmio slots.
+    if addr >= super::mem::PHYS_MAP_SIZE || size < 0x100 {
+        return 0;
+    }
+    let regs = phys_to_virt(addr) as *const u32;
+    // SAFETY: the slot is a virtio-mmio register block QEMU announced, mapped through the physical
+    // map; reading the magic value (offset 0) and the device ID (offset 8) has no side effect.
+    let (magic, id) = unsafe {
+        (
+            core::ptr::read_volatile(regs),
+            core::ptr::read_volatile(regs.add(2)),
+        )
+    };
+    if magic == 0x7472_6976 {
+        id
+    } else {
+        0
+    }
+}
+
 fn transport(slot: MmioSlot) -> Option<MmioTransport<'static>> {
     // The physical map covers the first 4 GiB, where microvm places its virtio-mmio slots.
     if slot.addr >= super::mem::PHYS_MAP_SIZE || slot.size < 0x100 {
@@ -102,6 +126,9 @@ pub struct P9Device {
 pub fn find_9p(slots: &[MmioSlot]) -> Vec<P9Device> {
     let mut out = Vec::new();
     for s in slots {
+        if mmio_device_id(s.addr, s.size) != 9 {
+            continue;
+        }
         let Some(t) = transport(*s) else { continue };
         if t.device_type() != DeviceType::_9P {
             continue;

@@ -92,7 +92,7 @@ fn probe_mmio(tokens: &[Vec<u8>]) -> Option<Found> {
         let Some((addr, size, irq)) = parse(t) else {
             continue;
         };
-        if addr >= super::mem::PHYS_MAP_SIZE || size < 0x100 {
+        if super::virtio::mmio_device_id(addr, size) != 1 {
             continue;
         }
         let Some(header) = NonNull::new(phys_to_virt(addr) as *mut VirtIOHeader) else {
@@ -247,6 +247,11 @@ impl NetDevice {
             }
         }
     }
+}
+
+/// Another device on the same line claimed the interrupt: it was not foreign after all.
+pub fn not_foreign() {
+    FOREIGN_IRQS.store(0, Ordering::Relaxed);
 }
 
 const IOAPIC_BASE: u64 = 0xfec0_0000;

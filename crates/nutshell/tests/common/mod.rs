@@ -58,6 +58,7 @@ const GUESTS: &[GuestSpec] = &[
     guest_spec("exitcode", "exitcode.c", Toolchain::Glibc),
     guest_spec("streams", "streams.c", Toolchain::Glibc),
     guest_spec("cat", "cat.c", Toolchain::Glibc),
+    guest_spec("copy", "copy.c", Toolchain::Glibc),
     guest_spec("time", "time.c", Toolchain::Glibc),
     guest_spec("random", "random.c", Toolchain::Glibc),
     guest_spec("fault", "fault.c", Toolchain::Glibc),
