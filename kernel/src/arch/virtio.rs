@@ -66,19 +66,43 @@ unsafe impl Hal for KernelHal {
 pub struct MmioSlot {
     pub addr: u64,
     pub size: u64,
+    /// The I/O APIC input of its interrupt, when the token names one.
+    pub irq: Option<u32>,
 }
 
-/// Parse `virtio_mmio.device=512@0xfeb00e00:12`.
+/// Parse `virtio_mmio.device=512@0xfeb00e00:12` (size, optionally with K, @ address [: IRQ]).
 pub fn parse_slot(token: &[u8]) -> Option<MmioSlot> {
     let v = core::str::from_utf8(token.strip_prefix(b"virtio_mmio.device=")?).ok()?;
     let (size, rest) = v.split_once('@')?;
-    let addr = rest.split(':').next()?;
+    let (addr, irq) = match rest.split_once(':') {
+        Some((addr, irq)) => (addr, Some(irq.parse().ok()?)),
+        None => (rest, None),
+    };
     let size = match size.strip_suffix('K') {
         Some(k) => k.parse::<u64>().ok()? * 1024,
         None => size.parse::<u64>().ok()?,
     };
     let addr = u64::from_str_radix(addr.trim_start_matches("0x"), 16).ok()?;
-    Some(MmioSlot { addr, size })
+    Some(MmioSlot { addr, size, irq })
+}
+
+/// The first virtio-mmio device of type `ty` with an interrupt among the command line's tokens: its
+/// transport and IRQ. Only that device gets a transport (see `mmio_device_id`).
+pub fn find_mmio(
+    tokens: &[Vec<u8>],
+    ty: DeviceType,
+) -> Option<(MmioTransport<'static>, MmioSlot, u32)> {
+    tokens
+        .iter()
+        .filter_map(|t| parse_slot(t))
+        .find_map(|slot| {
+            let irq = slot.irq?;
+            if mmio_device_id(slot.addr, slot.size) != ty as u32 {
+                return None;
+            }
+            let t = transport(slot)?;
+            (t.device_type() == ty).then_some((t, slot, irq))
+        })
 }
 
 /// The virtio device ID in a virtio-mmio slot (0: none), read from its registers without building a
@@ -126,7 +150,7 @@ pub struct P9Device {
 pub fn find_9p(slots: &[MmioSlot]) -> Vec<P9Device> {
     let mut out = Vec::new();
     for s in slots {
-        if mmio_device_id(s.addr, s.size) != 9 {
+        if mmio_device_id(s.addr, s.size) != DeviceType::_9P as u32 {
             continue;
         }
         let Some(t) = transport(*s) else { continue };

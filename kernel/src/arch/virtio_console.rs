@@ -9,10 +9,8 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::ptr::NonNull;
 
 use virtio_drivers::queue::VirtQueue;
-use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::{DeviceStatus, DeviceType, SomeTransport, Transport};
 
 use super::mem::phys_to_virt;
@@ -54,39 +52,9 @@ pub struct VirtioConsole {
     level: bool,
 }
 
-/// `virtio_mmio.device=512@0xfeb00e00:12` → (address, size, IRQ).
-fn parse(token: &[u8]) -> Option<(u64, u64, u32)> {
-    let v = core::str::from_utf8(token.strip_prefix(b"virtio_mmio.device=")?).ok()?;
-    let (size, rest) = v.split_once('@')?;
-    let (addr, irq) = rest.split_once(':')?;
-    let size = match size.strip_suffix('K') {
-        Some(k) => k.parse::<u64>().ok()? * 1024,
-        None => size.parse::<u64>().ok()?,
-    };
-    let addr = u64::from_str_radix(addr.trim_start_matches("0x"), 16).ok()?;
-    Some((addr, size, irq.parse().ok()?))
-}
-
 fn probe_mmio(tokens: &[Vec<u8>]) -> Option<(SomeTransport<'static>, u32, bool)> {
-    for t in tokens {
-        let Some((addr, size, irq)) = parse(t) else {
-            continue;
-        };
-        if super::virtio::mmio_device_id(addr, size) != 3 {
-            continue;
-        }
-        let Some(header) = NonNull::new(phys_to_virt(addr) as *mut VirtIOHeader) else {
-            continue;
-        };
-        // SAFETY: the slot is a virtio-mmio register block QEMU announced; it stays mapped for good.
-        let Ok(transport) = (unsafe { MmioTransport::new(header, size as usize) }) else {
-            continue;
-        };
-        if transport.device_type() == DeviceType::Console {
-            return Some((transport.into(), irq, false));
-        }
-    }
-    None
+    let (transport, _, irq) = super::virtio::find_mmio(tokens, DeviceType::Console)?;
+    Some((transport.into(), irq, false))
 }
 
 fn probe_pci() -> Option<(SomeTransport<'static>, u32, bool)> {

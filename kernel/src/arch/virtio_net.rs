@@ -4,14 +4,12 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
+use virtio_drivers::transport::{DeviceType, SomeTransport};
 
 use super::mem::phys_to_virt;
 use super::virtio::KernelHal;
@@ -41,19 +39,6 @@ pub struct NetDevice {
     q: Queues,
     /// A received frame that `discard_rx` looked at and kept, handed out first by `receive`.
     stash: Option<Vec<u8>>,
-}
-
-/// `virtio_mmio.device=512@0xfeb00e00:12` → (address, size, IRQ).
-fn parse(token: &[u8]) -> Option<(u64, u64, u32)> {
-    let v = core::str::from_utf8(token.strip_prefix(b"virtio_mmio.device=")?).ok()?;
-    let (size, rest) = v.split_once('@')?;
-    let (addr, irq) = rest.split_once(':')?;
-    let size = match size.strip_suffix('K') {
-        Some(k) => k.parse::<u64>().ok()? * 1024,
-        None => size.parse::<u64>().ok()?,
-    };
-    let addr = u64::from_str_radix(addr.trim_start_matches("0x"), 16).ok()?;
-    Some((addr, size, irq.parse().ok()?))
 }
 
 /// A virtio-net device found, not started yet.
@@ -88,29 +73,12 @@ fn probe_pci() -> Option<Found> {
 }
 
 fn probe_mmio(tokens: &[Vec<u8>]) -> Option<Found> {
-    for t in tokens {
-        let Some((addr, size, irq)) = parse(t) else {
-            continue;
-        };
-        if super::virtio::mmio_device_id(addr, size) != 1 {
-            continue;
-        }
-        let Some(header) = NonNull::new(phys_to_virt(addr) as *mut VirtIOHeader) else {
-            continue;
-        };
-        // SAFETY: the slot is a virtio-mmio register block QEMU announced; it stays mapped for good.
-        let Ok(transport) = (unsafe { MmioTransport::new(header, size as usize) }) else {
-            continue;
-        };
-        if transport.device_type() == DeviceType::Network {
-            return Some(Found {
-                transport: transport.into(),
-                irq,
-                place: alloc::format!("{addr:#x}"),
-            });
-        }
-    }
-    None
+    let (transport, slot, irq) = super::virtio::find_mmio(tokens, DeviceType::Network)?;
+    Some(Found {
+        transport: transport.into(),
+        irq,
+        place: alloc::format!("{:#x}", slot.addr),
+    })
 }
 
 /// Start the device (its queues are large: call this on a roomy stack, not the boot stack).
