@@ -112,15 +112,6 @@ fn qemu_net_on(machine: Machine, program: &Path, append: &str, netdev: Option<&s
     cmd
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 #[test]
 fn loopback_sockets_behave_as_on_linux() {
     let prog = guest_net("loopback");
@@ -179,44 +170,7 @@ fn serve(mut c: TcpStream) {
 
 #[test]
 fn guest_client_reaches_a_host_server() {
-    let prog = guest_net("client");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let closed = free_port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    let server = thread::spawn(move || {
-        let start = Instant::now();
-        let mut served = 0;
-        let mut workers = Vec::new();
-        while served < 2 && start.elapsed() < LIMIT {
-            match listener.accept() {
-                Ok((c, _)) => {
-                    c.set_nonblocking(false).ok();
-                    served += 1;
-                    workers.push(thread::spawn(move || serve(c)));
-                }
-                Err(_) => thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        for w in workers {
-            let _ = w.join();
-        }
-        served
-    });
-    let append = format!("-- /client 10.0.2.2 {port} {closed}");
-    let out = run_with_timeout(qemu_net(&prog, &append, Some("user,id=n0")), None, LIMIT);
-    out.expect_stdout(
-        "connected: peer port ok, local port nonzero 1\n\
-         reply: echo hello\n\
-         upload hash matches\n\
-         download 1048576 bytes\n\
-         nonblocking connect: Operation now in progress\n\
-         poll 1 revents POLLOUT 1 SO_ERROR 0\n\
-         closed port: -1 Connection refused\n\
-         closed port, non-blocking: SO_ERROR Connection refused\n",
-    );
-    out.expect_code(qemu_status(0));
-    assert_eq!(server.join().expect("server thread"), 2);
+    client_on(Machine::Microvm);
 }
 
 /// Connect to the guest's published port until it answers (the guest may not listen yet: QEMU
@@ -245,43 +199,7 @@ fn connect_when_up(port: u16, deadline: Instant) -> (TcpStream, BufReader<TcpStr
 
 #[test]
 fn host_reaches_a_guest_server_through_hostfwd() {
-    let prog = guest_net("server");
-    let port = free_port();
-    let netdev = format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:8080");
-    let cmd = qemu_net(&prog, "-- /server 8080 3", Some(&netdev));
-    let vm = thread::spawn(move || run_with_timeout(cmd, None, LIMIT));
-    let deadline = Instant::now() + Duration::from_secs(60);
-
-    // 1. A few lines on one connection.
-    let (mut c, mut r) = connect_when_up(port, deadline);
-    for word in ["hello", "nutshell", "sockets"] {
-        c.write_all(format!("up {word}\n").as_bytes())
-            .expect("send");
-        let mut line = String::new();
-        r.read_line(&mut line).expect("reply");
-        assert_eq!(line, format!("{}\n", word.to_uppercase()));
-    }
-    drop(r);
-    drop(c);
-    // 2. 2 MiB from the guest, checked byte by byte.
-    let (mut c, mut r) = connect_when_up(port, deadline);
-    let n = 2 << 20;
-    c.write_all(format!("big {n}\n").as_bytes()).expect("send");
-    let mut data = Vec::new();
-    r.read_to_end(&mut data).expect("download");
-    assert_eq!(data.len(), n);
-    assert!(
-        data.iter().enumerate().all(|(i, b)| *b == (i * 7) as u8),
-        "corrupted download"
-    );
-    drop(c);
-    // 3. The last connection ends the server.
-    let (c, r) = connect_when_up(port, deadline);
-    drop(r);
-    drop(c);
-    let out = vm.join().expect("vm thread");
-    out.expect_stdout("listening\nserved 3 connections, 7 lines, 2097152 bulk bytes\n");
-    out.expect_code(qemu_status(0));
+    server_on(Machine::Microvm, 2 << 20);
 }
 
 /// Short connections through hostfwd: `sequential` one after the other, then `concurrent` at once.
@@ -452,8 +370,9 @@ fn server_on(machine: Machine, bulk: usize) {
     let cmd = qemu_net_on(machine, &prog, "-- /server 8080 3", Some(&netdev));
     let vm = thread::spawn(move || run_with_timeout(cmd, None, LIMIT));
     let deadline = Instant::now() + Duration::from_secs(60);
+    // 1. A few lines on one connection.
     let (mut c, mut r) = connect_when_up(port, deadline);
-    for word in ["hello", "pci"] {
+    for word in ["hello", "nutshell", "sockets"] {
         c.write_all(format!("up {word}\n").as_bytes())
             .expect("send");
         let mut line = String::new();
@@ -462,6 +381,7 @@ fn server_on(machine: Machine, bulk: usize) {
     }
     drop(r);
     drop(c);
+    // 2. `bulk` bytes from the guest, checked byte by byte.
     let (mut c, mut r) = connect_when_up(port, deadline);
     c.write_all(format!("big {bulk}\n").as_bytes())
         .expect("send");
@@ -473,10 +393,11 @@ fn server_on(machine: Machine, bulk: usize) {
         "corrupted download"
     );
     drop(c);
+    // 3. The last connection ends the server (each connection also sent `connect_when_up`'s ping).
     drop(connect_when_up(port, deadline));
     let out = vm.join().expect("vm thread");
     out.expect_stdout(&format!(
-        "listening\nserved 3 connections, 6 lines, {bulk} bulk bytes\n"
+        "listening\nserved 3 connections, 7 lines, {bulk} bulk bytes\n"
     ));
     out.expect_code(qemu_status(0));
 }
