@@ -134,12 +134,35 @@ fn ioapic_write(reg: u32, v: u32) {
     }
 }
 
+/// How an I/O APIC input is routed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Edge,
+    Level,
+    /// Masked: the input raises nothing.
+    Masked,
+}
+
+/// Route I/O APIC input `gsi` to this CPU (APIC id 0) as `vector`, active high. Inputs beyond the
+/// I/O APIC's 24 are ignored.
+pub fn route_irq(gsi: u32, vector: u8, trigger: Trigger) {
+    if gsi >= 24 {
+        return;
+    }
+    let entry = 0x10 + 2 * gsi;
+    let mode = match trigger {
+        Trigger::Edge => 0,
+        Trigger::Level => 1 << 15,
+        Trigger::Masked => 1 << 16,
+    };
+    ioapic_write(entry + 1, 0); // destination: APIC id 0
+    ioapic_write(entry, u32::from(vector) | mode);
+}
+
 /// Route ISA IRQ 4 (COM1) through the I/O APIC to this CPU as `SERIAL_VECTOR` (edge, active high).
 pub fn route_serial_irq() {
     if !READY.load(Ordering::Relaxed) {
         return;
     }
-    let entry = 0x10 + 2 * 4;
-    ioapic_write(entry + 1, 0); // destination: APIC id 0
-    ioapic_write(entry, u32::from(SERIAL_VECTOR));
+    route_irq(4, SERIAL_VECTOR, Trigger::Edge);
 }

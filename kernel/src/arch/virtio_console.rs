@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::{DeviceStatus, DeviceType, SomeTransport, Transport};
 
-use super::mem::phys_to_virt;
+use super::apic::Trigger;
 use super::virtio::KernelHal;
 
 /// The vector the device's interrupt raises.
@@ -193,24 +193,11 @@ impl VirtioConsole {
 
     /// Route the device's interrupt to `CONSOLE_VECTOR` (edge for virtio-mmio, level for PCI INTx).
     pub fn route_irq(&self) {
-        if self.irq >= 24 {
-            return;
-        }
-        let entry = 0x10 + 2 * self.irq;
-        ioapic_write(entry + 1, 0);
-        ioapic_write(
-            entry,
-            u32::from(CONSOLE_VECTOR) | if self.level { 1 << 15 } else { 0 },
-        );
-    }
-}
-
-const IOAPIC_BASE: u64 = 0xfec0_0000;
-
-fn ioapic_write(reg: u32, v: u32) {
-    // SAFETY: the I/O APIC's index/data registers at IOAPIC_BASE (physical map); 32-bit accesses.
-    unsafe {
-        core::ptr::write_volatile(phys_to_virt(IOAPIC_BASE) as *mut u32, reg);
-        core::ptr::write_volatile(phys_to_virt(IOAPIC_BASE + 0x10) as *mut u32, v);
+        let trigger = if self.level {
+            Trigger::Level
+        } else {
+            Trigger::Edge
+        };
+        super::apic::route_irq(self.irq, CONSOLE_VECTOR, trigger);
     }
 }

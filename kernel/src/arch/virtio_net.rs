@@ -11,7 +11,7 @@ use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::{DeviceType, SomeTransport};
 
-use super::mem::phys_to_virt;
+use super::apic::Trigger;
 use super::virtio::KernelHal;
 
 /// Descriptors per queue.
@@ -173,7 +173,7 @@ impl NetDevice {
         } else if FOREIGN_IRQS.fetch_add(1, Ordering::Relaxed) == FOREIGN_IRQ_LIMIT {
             let gsi = ROUTED_GSI.load(Ordering::Relaxed);
             if gsi < 24 {
-                ioapic_write(0x10 + 2 * gsi, u32::from(NET_VECTOR) | 1 << 16);
+                super::apic::route_irq(gsi, NET_VECTOR, Trigger::Masked);
                 crate::log(&alloc::format!(
                     "nutshell: virtio-net: IRQ {gsi} keeps firing for another device; polling instead"
                 ));
@@ -222,20 +222,11 @@ pub fn not_foreign() {
     FOREIGN_IRQS.store(0, Ordering::Relaxed);
 }
 
-const IOAPIC_BASE: u64 = 0xfec0_0000;
 /// The I/O APIC input `route_irq` programmed.
 static ROUTED_GSI: AtomicU32 = AtomicU32::new(u32::MAX);
 /// Interrupts in a row that were not the device's, and how many are tolerated.
 static FOREIGN_IRQS: AtomicU32 = AtomicU32::new(0);
 const FOREIGN_IRQ_LIMIT: u32 = 100_000;
-
-fn ioapic_write(reg: u32, v: u32) {
-    // SAFETY: the I/O APIC's index/data registers at IOAPIC_BASE (physical map); 32-bit accesses.
-    unsafe {
-        core::ptr::write_volatile(phys_to_virt(IOAPIC_BASE) as *mut u32, reg);
-        core::ptr::write_volatile(phys_to_virt(IOAPIC_BASE + 0x10) as *mut u32, v);
-    }
-}
 
 /// Route I/O APIC input `gsi` to this CPU as `NET_VECTOR`, active high. virtio-mmio: edge (the handler
 /// acknowledges the device, so its line falls and the next event is a new edge). PCI INTx: level (the
@@ -247,12 +238,8 @@ pub fn route_irq(gsi: u32) {
     }
     let level = LEVEL_GSIS.load(Ordering::Relaxed) & (1 << gsi) != 0;
     ROUTED_GSI.store(gsi, Ordering::Relaxed);
-    let entry = 0x10 + 2 * gsi;
-    ioapic_write(entry + 1, 0);
-    ioapic_write(
-        entry,
-        u32::from(NET_VECTOR) | if level { 1 << 15 } else { 0 },
-    );
+    let trigger = if level { Trigger::Level } else { Trigger::Edge };
+    super::apic::route_irq(gsi, NET_VECTOR, trigger);
 }
 
 /// A received frame, copied out of the device's buffer (which goes straight back to the device).
