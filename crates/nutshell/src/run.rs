@@ -1564,6 +1564,35 @@ echo 'qemu: note' >&2";
         );
     }
 
+    /// The network options reach the kernel: `--ip` on user networking keeps slirp's IPv6,
+    /// `--net none` says so, and `--net user` alone leaves the kernel's defaults.
+    #[test]
+    fn network_kernel_options() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (exe, _name) = test_program();
+        let body = "printf '\\0NUTSHL\\n\\x05\\x06\\x00exit 0' >&$fd";
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--ip", "10.0.2.30/24,10.0.2.2"],
+                "'net=10.0.2.30/24,10.0.2.2' 'net6=fec0::15/64,fec0::2' ",
+            ),
+            (&["--net", "none"], "'net=none' "),
+            (&[], ""),
+        ];
+        for (opts, tokens) in cases {
+            let mut args = opts.to_vec();
+            args.push(&exe);
+            let (result, _, _) = run_fake_qemu(dir.path(), body, &args, b"");
+            assert_eq!(result.expect("runs"), 0);
+            let append = std::fs::read_to_string(dir.path().join("append")).expect("append");
+            assert_eq!(
+                append,
+                format!("'console=framed' 'tty=' {tokens}'argv0={exe}' -- '{exe}'"),
+                "{opts:?}"
+            );
+        }
+    }
+
     #[test]
     fn gdb_volumes_and_workdir_options() {
         let dir = tempfile::tempdir().expect("tempdir");
